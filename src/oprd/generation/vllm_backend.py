@@ -1,0 +1,86 @@
+"""Rollouts with vLLM (optional extra ``oprd[vllm]``), same records as the HF backend."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from oprd.errors import OprdInputError
+from oprd.generation.base import Progress, Rollout, SamplingConfig
+
+
+def vllm_available() -> bool:
+    """True when the ``vllm`` package can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+class VLLMGenerator:
+    """Generate with a ``vllm.LLM`` engine built from a model directory or given ready-made.
+
+    ``gpu_memory_utilization`` defaults low (0.3) so the engine can share a GPU with training.
+    """
+
+    def __init__(self, model_path: str | None = None, *, llm=None, dtype: str = "auto", seed: int = 0,
+                 gpu_memory_utilization: float = 0.3, **engine_kwargs) -> None:
+        if not vllm_available():
+            raise OprdInputError(
+                "the vLLM backend needs the vllm package, which is not installed; "
+                "install it with `pip install 'oprd[vllm]'` or use --backend hf"
+            )
+        if llm is None:
+            from vllm import LLM
+
+            if model_path is None:
+                raise OprdInputError("VLLMGenerator needs a model path or a ready vllm.LLM")
+            kwargs = dict(model=model_path, dtype=dtype, seed=seed, **engine_kwargs)
+            try:
+                import torch
+
+                if torch.cuda.is_available():
+                    kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+            except ImportError:
+                pass
+            llm = LLM(**kwargs)
+        self.llm = llm
+        self.tokenizer = llm.get_tokenizer()
+
+    def generate(
+        self, prompts: Sequence[Sequence[int]], sampling: SamplingConfig, *, progress: Progress | None = None
+    ) -> list[Rollout]:
+        from vllm import SamplingParams
+
+        sampling.validate()
+        params = SamplingParams(
+            n=sampling.n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+            max_tokens=sampling.max_new_tokens,
+            seed=sampling.seed,
+            logprobs=0 if sampling.return_logprobs else None,
+            stop_token_ids=list(sampling.stop_token_ids) or None,
+        )
+        requests = [{"prompt_token_ids": list(ids)} for ids in prompts]
+        outputs = self.llm.generate(requests, params, use_tqdm=False)
+        rollouts = []
+        for prompt_index, (ids, output) in enumerate(zip(prompts, outputs)):
+            for sample_index, completion in enumerate(output.outputs):
+                rollouts.append(
+                    Rollout(
+                        prompt_index=prompt_index,
+                        sample_index=sample_index,
+                        prompt_ids=list(ids),
+                        response_ids=list(completion.token_ids),
+                        text=self.tokenizer.decode(list(completion.token_ids), skip_special_tokens=True),
+                        finish_reason="stop" if completion.finish_reason == "stop" else "length",
+                        logprobs=_chosen_logprobs(completion) if sampling.return_logprobs else None,
+                    )
+                )
+            if progress:
+                progress(len(output.outputs))
+        return rollouts
+
+
+def _chosen_logprobs(completion) -> list[float]:
+    """vLLM returns a dict per position; keep the log-probability of the sampled token."""
+    return [step[token].logprob for token, step in zip(completion.token_ids, completion.logprobs or [])]
