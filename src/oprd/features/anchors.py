@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from oprd.errors import OprdInputError
 from oprd.generation.base import Rollout
 
-POSITION_NAMES = ("reasoning_start", "reasoning_end", "first_response", "last_response", "last_prompt", "mean_response")
+POSITION_NAMES = (
+    "reasoning_start", "reasoning_end", "first_response", "last_response", "last_prompt", "mean_response", "mean_prompt"
+)
 
 
 @dataclass(frozen=True)

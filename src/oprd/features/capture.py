@@ -131,9 +131,9 @@ def _forward_batch(body, embed, blocks, norm, batch, anchors: list[Anchors], lay
     index = {
         name: torch.tensor([getattr(a, name) for a in anchors], dtype=torch.long)
         for name in config.positions
-        if name != "mean_response"
+        if not name.startswith("mean_")
     }
-    spans = [a.response_span for a in anchors]
+    spans = {"mean_response": [a.response_span for a in anchors], "mean_prompt": [(0, a.last_prompt + 1) for a in anchors]}
     gathered: dict[int, dict[str, torch.Tensor]] = {}
     final_hidden: list[torch.Tensor] = []
     need_final = config.with_token_scores
@@ -142,8 +142,9 @@ def _forward_batch(body, embed, blocks, norm, batch, anchors: list[Anchors], lay
     def read(layer: int, hidden: torch.Tensor) -> None:
         hidden = hidden.detach().float().cpu()
         picked = {name: hidden[rows, idx] for name, idx in index.items()}
-        if "mean_response" in config.positions:
-            picked["mean_response"] = torch.stack([hidden[r, a:b].mean(dim=0) for r, (a, b) in enumerate(spans)])
+        for name in config.positions:
+            if name.startswith("mean_"):
+                picked[name] = torch.stack([hidden[r, a:b].mean(dim=0) for r, (a, b) in enumerate(spans[name])])
         gathered[layer] = picked
 
     def hook_for(layer: int):

@@ -85,7 +85,7 @@ def _guarded(load, name: str):
     """Turn loader failures into one clear line; a broken built-in cache is rebuilt once."""
     try:
         return load()
-    except (OSError, ValueError) as error:
+    except Exception as error:  # loader failures come in many types (OSError, SafetensorError, ...)
         if name in builtin_names():
             prepare_builtin(name, force=True)
             return load()

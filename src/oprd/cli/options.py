@@ -1,0 +1,57 @@
+"""Config files and flags: defaults <- YAML file <- explicit flags, unknown keys are errors."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from oprd.errors import OprdInputError
+
+T = TypeVar("T")
+
+
+def load_yaml(path: Path | str | None) -> dict[str, Any]:
+    """Read a YAML mapping (``--config``); dashes in keys are accepted as underscores."""
+    if path is None:
+        return {}
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise OprdInputError(f"config file {file} does not exist; pass an existing YAML file to --config")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as error:
+        raise OprdInputError(f"config file {file} is not valid YAML ({str(error).splitlines()[0]}); fix the file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise OprdInputError(f"config file {file} must hold a mapping of option names to values, found {type(data).__name__}")
+    return {str(key).replace("-", "_"): value for key, value in data.items()}
+
+
+def resolve_config(cls: type[T], config_path: Path | str | None, flags: dict[str, Any]) -> T:
+    """Build ``cls`` from its defaults, then the YAML file, then flags that were given (not None)."""
+    known = {f.name for f in fields(cls)}
+    from_file = load_yaml(config_path)
+    unknown = sorted(set(from_file) - known)
+    if unknown:
+        raise OprdInputError(
+            f"unknown key(s) {', '.join(unknown)} in {config_path}; known keys: {', '.join(sorted(known))}"
+        )
+    merged = {**from_file, **{key: value for key, value in flags.items() if value is not None}}
+    return cls(**merged)
+
+
+def parse_budget(text: str | float | int) -> int | float | str:
+    """``"500"`` -> 500, ``"0.1"`` -> 0.1; anything else is passed on for the selector to reject."""
+    if isinstance(text, (int, float)):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text

@@ -1,0 +1,108 @@
+"""``oprd-select``: one subcommand per selection method, all with the same options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from oprd.cli.errors import handle_errors
+from oprd.selectors.methods import EMBEDDINGS, METHODS
+
+app = typer.Typer(
+    help="Select a budget of prompts from an unlabeled pool (SHIFT and baselines). "
+    "Writes subset.jsonl, manifest.json (last) and selection.png to --out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+PoolOpt = Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")]
+BudgetOpt = Annotated[Optional[str], typer.Option(help="Rows to select: an int, or a fraction of the pool in (0, 1]. [default: 0.1]")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/<method>-<budget>]")]
+ModelOpt = Annotated[Optional[str], typer.Option(help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
+LayersOpt = Annotated[Optional[str], typer.Option(help="all | last_k:K | comma list of hidden_states indices. [default: all]")]
+TokensOpt = Annotated[Optional[int], typer.Option(help="Max new tokens of the greedy rollout. [default: 512]")]
+BatchOpt = Annotated[Optional[int], typer.Option(help="Sequences per generation/capture batch. [default: 8]")]
+BackendOpt = Annotated[Optional[str], typer.Option(help="Coreset backend: auto | numpy | faiss | torch. [default: auto]")]
+GenOpt = Annotated[Optional[str], typer.Option(help="Rollout backend: hf | vllm. [default: hf]")]
+SeedOpt = Annotated[Optional[int], typer.Option(help="Seed (random baseline, sampled answers). [default: 0]")]
+KeyOpt = Annotated[str, typer.Option(help="Dotted key of the prompt column.")]
+AnswerKeyOpt = Annotated[str, typer.Option(help="Dotted key of the answer column (may be missing).")]
+IdKeyOpt = Annotated[str, typer.Option(help="Dotted key of the id column (row number if missing).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")]
+EmbeddingOpt = Annotated[Optional[str], typer.Option(help=f"kcenter/kmeans space: {' | '.join(EMBEDDINGS)}. [default: phi]")]
+ShardsOpt = Annotated[Optional[int], typer.Option(help="Split extraction into this many shards. [default: torchrun world size or 1]")]
+ShardOpt = Annotated[Optional[int], typer.Option(help="Which shard this process extracts. [default: torchrun rank or 0]")]
+CacheOpt = Annotated[Optional[str], typer.Option(help="Feature cache dir. [default: $OPRD_CACHE/features]")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
+
+
+def _make_command(method: str):
+    def command(
+        pool: PoolOpt,
+        budget: BudgetOpt = None,
+        out: OutOpt = None,
+        model: ModelOpt = None,
+        layers: LayersOpt = None,
+        max_new_tokens: TokensOpt = None,
+        batch_size: BatchOpt = None,
+        backend: BackendOpt = None,
+        generation_backend: GenOpt = None,
+        seed: SeedOpt = None,
+        embedding: EmbeddingOpt = None,
+        prompt_key: KeyOpt = "prompt",
+        answer_key: AnswerKeyOpt = "answer",
+        id_key: IdKeyOpt = "id",
+        config: ConfigOpt = None,
+        num_shards: ShardsOpt = None,
+        shard_index: ShardOpt = None,
+        cache_dir: CacheOpt = None,
+        json_output: JsonOpt = False,
+        quiet: QuietOpt = False,
+        trust_remote_code: TrustOpt = False,
+    ) -> None:
+        with handle_errors():
+            _run(method, pool, config, quiet, json_output, out, (prompt_key, answer_key, id_key), dict(
+                budget=budget, model=model, layers=layers, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                backend=backend, generation_backend=generation_backend, seed=seed, embedding=embedding,
+                num_shards=num_shards, shard_index=shard_index, cache_dir=cache_dir,
+                trust_remote_code=trust_remote_code or None,
+            ))
+
+    command.__doc__ = METHODS[method].help + "."
+    return command
+
+
+def _run(method, pool_path, config_path, quiet, json_output, out, keys, flags) -> None:
+    from oprd.cli.options import parse_budget, resolve_config
+    from oprd.data import load_pool
+    from oprd.selectors.pipeline import SelectionConfig, run_selection
+
+    if flags["budget"] is not None:
+        flags["budget"] = parse_budget(flags["budget"])
+    config = resolve_config(SelectionConfig, config_path, {**flags, "method": method})
+    config.budget = parse_budget(config.budget)
+    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2])
+    out_dir = out or Path("runs") / f"{method}-{config.budget}"
+    selection = run_selection(pool, config, out_dir=out_dir, progress=not quiet)
+    if selection is None:
+        print(f"shard {config.shard_index} done; other shards still running, select again when they finish",
+              file=sys.stderr)
+        return
+    summary = {"out": str(out_dir), "method": method, "budget": selection.budget, "n_pool": pool.n,
+               "ids": selection.ids, **selection.extras}
+    if json_output:
+        print(json.dumps(summary))
+    else:
+        head = ", ".join(selection.ids[:10]) + (" ..." if len(selection.ids) > 10 else "")
+        print(f"selected {selection.budget} of {pool.n} with {method} -> {out_dir}")
+        print(f"ids: {head}")
+
+
+for _name in METHODS:
+    app.command(_name)(_make_command(_name))

@@ -1,0 +1,182 @@
+"""One call from a pool to a written selection: extraction (cached), ranking, output dir, plot."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oprd.errors import OprdInputError
+from oprd.features.capture import CaptureConfig
+from oprd.features.pipeline import ExtractionConfig, PoolFeatures, extract_pool_features
+from oprd.generation.base import SamplingConfig
+from oprd.models.builtin import DEFAULT_MODEL
+from oprd.selectors.methods import METHODS, embedding_for, shift_inputs
+
+SHIFT_POSITIONS = ("reasoning_start", "reasoning_end", "mean_prompt")
+
+
+@dataclass
+class SelectionConfig:
+    """Every knob of a selection run; the resolved copy is saved in the manifest.
+
+    Defaults follow ``specs/shift.md``: greedy rollout, 512 new tokens, all block outputs averaged,
+    start anchor at the first generated token.
+    """
+
+    method: str = "shift"
+    budget: float = 0.1
+    model: str = DEFAULT_MODEL
+    layers: str = "all"
+    exclude_final_norm_layer: bool = False
+    start_anchor: str = "first_response"
+    max_new_tokens: int = 512
+    batch_size: int = 8
+    generation_backend: str = "hf"
+    dtype: str = "float32"
+    backend: str = "auto"
+    storage_dtype: str = "float32"
+    embedding: str = "phi"
+    answer_samples: int = 8
+    seed: int = 0
+    chunk_size: int = 64
+    num_shards: int | None = None
+    shard_index: int | None = None
+    cache_dir: str | None = None
+    trust_remote_code: bool = False
+
+    def extraction(self) -> ExtractionConfig:
+        """The extraction this method needs (shared across methods where the needs are equal)."""
+        spec = METHODS[self.method]
+        return ExtractionConfig(
+            model=self.model,
+            sampling=SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=0.0, batch_size=self.batch_size,
+                                    seed=self.seed),
+            capture=CaptureConfig(layers=self.layers, positions=SHIFT_POSITIONS, reduce_layers="mean",
+                                  exclude_final_norm_layer=self.exclude_final_norm_layer, start_anchor=self.start_anchor,
+                                  with_token_scores=spec.token_scores, batch_size=self.batch_size),
+            answer_samples=self.answer_samples if spec.answer_samples else 0,
+            chunk_size=self.chunk_size,
+            dtype=self.dtype,
+            backend=self.generation_backend,
+            trust_remote_code=self.trust_remote_code,
+        )
+
+
+@dataclass
+class Selection:
+    """What a selection run produced."""
+
+    method: str
+    indices: np.ndarray
+    ids: list[str]
+    scores: np.ndarray
+    budget: int
+    out_dir: Path | None
+    features: PoolFeatures | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None = None, progress: bool = True) -> Selection | None:
+    """Select ``config.budget`` rows of ``pool`` with ``config.method`` and write ``out_dir``.
+
+    Returns None when this process is one shard of a sharded extraction and others are still running.
+    """
+    from oprd.selectors.baselines import SELECTORS
+
+    if config.method not in METHODS:
+        raise OprdInputError(f"unknown selection method {config.method!r}; choose from {', '.join(METHODS)}")
+    if pool.n == 0:
+        raise OprdInputError(f"the pool {pool.path} has no rows; nothing to select from")
+    spec = METHODS[config.method]
+    features = None
+    if spec.needs_model:
+        features = extract_pool_features(
+            pool, config.extraction(), cache_root=Path(config.cache_dir) if config.cache_dir else None,
+            num_shards=config.num_shards, shard_index=config.shard_index, progress=progress,
+        )
+        if features is None:
+            return None
+    selector = _build_selector(config, pool.n, SELECTORS)
+    _fit(selector, config, features, pool)
+    ranking = np.asarray(selector.ranking_, dtype=np.int64)
+    extras = _extras(config, features, ranking, selector)
+    selection = Selection(config.method, ranking, [pool.ids[i] for i in ranking], np.asarray(selector.scores_),
+                          len(ranking), Path(out_dir) if out_dir else None, features, extras)
+    if out_dir is not None:
+        _write(selection, pool, config, selector, progress)
+    return selection
+
+
+def _build_selector(config: SelectionConfig, n: int, registry):
+    kind = {"shift": "shift", "random": "random", "utility": "utility", "kcenter": "kcenter", "kmeans": "kmeans"}.get(
+        config.method, "score"
+    )
+    cls = registry[kind]
+    if kind == "shift":
+        return cls(config.budget, backend=config.backend, dtype=config.storage_dtype)
+    if kind in ("random", "kmeans"):
+        return cls(config.budget, seed=config.seed)
+    if kind == "kcenter":
+        return cls(config.budget, backend=config.backend, dtype=config.storage_dtype)
+    if kind == "score":
+        return cls(config.budget, descending=METHODS[config.method].descending)
+    return cls(config.budget)
+
+
+def _fit(selector, config: SelectionConfig, features: PoolFeatures | None, pool) -> None:
+    from oprd.selectors.shift import shift_features
+
+    method = config.method
+    if method == "shift":
+        selector.fit(*shift_inputs(features.states))
+    elif method == "random":
+        selector.fit(np.zeros((pool.n, 1), dtype=np.float32))
+    elif method == "utility":
+        selector.fit(shift_features(*shift_inputs(features.states))[1])
+    elif method in ("kcenter", "kmeans"):
+        selector.fit(embedding_for(config.embedding, features.states, lambda: [str(p) for p in pool.prompts]))
+    else:
+        selector.fit(features.scores[METHODS[method].score])
+
+
+def _extras(config, features, ranking, selector) -> dict[str, Any]:
+    extras: dict[str, Any] = {"n_filled": int(getattr(selector, "n_filled_", 0) or 0)}
+    if features is not None:
+        extras["truncated_share_selected"] = float(features.truncated[ranking].mean()) if len(ranking) else 0.0
+        extras["truncated_share_pool"] = float(features.truncated.mean())
+        extras["feature_cache"] = features.cache_dir.name if features.cache_dir else None
+    if extras["n_filled"]:
+        print(
+            f"warning: only {len(ranking) - extras['n_filled']} distinct points for a budget of {len(ranking)}; "
+            f"filled {extras['n_filled']} with the best remaining by weight",
+            file=sys.stderr,
+        )
+    return extras
+
+
+def _write(selection: Selection, pool, config: SelectionConfig, selector, progress: bool) -> None:
+    from oprd.data import write_selection
+    from oprd.selectors.selection_plot import plot_selection
+    from oprd.selectors.shift import shift_features
+
+    out = Path(selection.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    features = selection.features
+    row_extras = None
+    if features is not None:
+        row_extras = [
+            {"truncated": bool(features.truncated[i]), "response_length": int(features.response_length[i])}
+            for i in selection.indices
+        ]
+        phi, utility = shift_features(*shift_inputs(features.states))
+        plot_selection(out / "selection.png", phi, utility, selection.indices,
+                       title=f"{config.method}: {selection.budget} of {pool.n}")
+    write_selection(
+        out, pool, selection.indices, selection.scores, method=config.method, budget=selection.budget,
+        seed=config.seed, model=config.model if METHODS[config.method].needs_model else None,
+        config=asdict(config), row_extras=row_extras, **selection.extras,
+    )
