@@ -1,0 +1,75 @@
+"""``oprd-train``: GRPO on an ``oprd-select`` output dir or a data file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from oprd.cli.errors import handle_errors
+
+app = typer.Typer(help="Train a model with GRPO on selected or mixed labeled/unlabeled prompts.",
+                  add_completion=False)
+
+
+@app.command()
+def train(
+    selected: Optional[Path] = typer.Option(None, "--selected", help="An oprd-select output dir (manifest checked)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A file of labeled and/or unlabeled rows."),
+    model: Optional[str] = typer.Option(None, help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]"),
+    eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Labeled file for pass@1 during/after training."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML with any GRPOConfig key; flags override it."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run dir for checkpoints and metrics. [default: runs/train]"),
+    max_steps: Optional[int] = typer.Option(None, help="Optimizer steps. [default: 100]"),
+    save_steps: Optional[int] = typer.Option(None, help="Checkpoint every N steps (the last step always). [default: 50]"),
+    save_total_limit: Optional[int] = typer.Option(None, help="Keep the newest K checkpoints. [default: 2]"),
+    eval_steps: Optional[int] = typer.Option(None, help="Evaluate every N steps (0 = only at the end). [default: 0]"),
+    seed: Optional[int] = typer.Option(None, help="Seed for sampling and data order. [default: 0]"),
+    resume: Optional[str] = typer.Option(None, help="auto (newest checkpoint in --out) or a checkpoint dir."),
+    batch_size: Optional[int] = typer.Option(None, help="Prompts per step (global). [default: 8]"),
+    group_size: Optional[int] = typer.Option(None, help="Rollouts per prompt, >= 2. [default: 8]"),
+    max_new_tokens: Optional[int] = typer.Option(None, help="Rollout length limit. [default: 512]"),
+    lr: Optional[float] = typer.Option(None, help="AdamW learning rate. [default: 1e-6]"),
+    beta: Optional[float] = typer.Option(None, help="k3 KL coefficient to the initial policy. [default: 0]"),
+    scale: Optional[str] = typer.Option(None, help="Advantage scaling: group | batch | none. [default: group]"),
+    aggregation: Optional[str] = typer.Option(None, help="token-mean | seq-mean-token-mean | dr-grpo. [default: token-mean]"),
+    unlabeled_reward: Optional[str] = typer.Option(None, help="Unlabeled rows: ttrl | none. [default: ttrl]"),
+    reward_func: Optional[list[str]] = typer.Option(None, "--reward-func",
+                                                    help="Dotted path of a reward function (repeatable)."),
+    generation_backend: Optional[str] = typer.Option(None, help="hf | vllm. [default: hf]"),
+    logging: Optional[list[str]] = typer.Option(None, "--logging", help="tensorboard | wandb | trackio (repeatable)."),
+    prompt_key: Optional[str] = typer.Option(None, help="Dotted key of the prompt column."),
+    answer_key: Optional[str] = typer.Option(None, help="Dotted key of the answer column."),
+    id_key: Optional[str] = typer.Option(None, help="Dotted key of the id column."),
+    fsdp: bool = typer.Option(False, "--fsdp", help="Shard the model with FSDP2 under torchrun."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    json_output: bool = typer.Option(False, "--json", help="Print the final metrics as JSON."),
+) -> None:
+    """Run GRPO. Every option can also come from --config; see GRPOConfig for all knobs."""
+    with handle_errors():
+        from oprd.cli.options import resolve_config
+        from oprd.rlvr.config import GRPOConfig
+        from oprd.rlvr.trainer import GRPOTrainer
+
+        flags = dict(
+            selected=str(selected) if selected else None, data=str(data) if data else None, model=model,
+            eval_data=str(eval_data) if eval_data else None, out=str(out) if out else None, max_steps=max_steps,
+            save_steps=save_steps, save_total_limit=save_total_limit, eval_steps=eval_steps, seed=seed, resume=resume,
+            batch_size=batch_size, group_size=group_size, max_new_tokens=max_new_tokens, lr=lr, beta=beta,
+            scale=scale, aggregation=aggregation, unlabeled_reward=unlabeled_reward, reward_funcs=reward_func or None,
+            generation_backend=generation_backend, logging=logging or None, prompt_key=prompt_key,
+            answer_key=answer_key, id_key=id_key, fsdp=fsdp or None,
+        )
+        resolved = resolve_config(GRPOConfig, config, flags)
+        trainer = GRPOTrainer(resolved, progress=not quiet)
+        metrics = trainer.train()
+        if resolved.eval_data and not resolved.eval_steps and trainer.dist.is_main:
+            metrics.update(trainer.evaluate())
+        if trainer.dist.is_main:
+            summary = {"out": resolved.out, "step": trainer.step,
+                       **{k: v for k, v in metrics.items() if k.startswith(("reward/", "eval/"))}}
+            print(json.dumps(summary) if json_output else
+                  f"trained to step {trainer.step} -> {resolved.out}  " +
+                  "  ".join(f"{k} {v:.3f}" for k, v in summary.items() if isinstance(v, float)))

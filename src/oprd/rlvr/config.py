@@ -1,0 +1,145 @@
+"""Every knob of a GRPO run, in one documented dataclass (YAML keys = field names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from oprd.errors import OprdInputError, param_error
+from oprd.models.builtin import DEFAULT_MODEL
+
+AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
+SCALES = ("group", "batch", "none")
+UNLABELED_REWARDS = ("ttrl", "none")
+
+
+@dataclass
+class GRPOConfig:
+    """GRPO training configuration. Defaults follow ``specs/grpo.md`` where it gives one.
+
+    Data
+      selected: an ``oprd-select`` output dir (its manifest is checked); or
+      data: a file of labeled and/or unlabeled rows.
+      eval_data: a labeled file for pass@1 during and after training.
+      prompt_key / answer_key / id_key: dotted column keys.
+    Rollouts
+      group_size (G, default 8) samples per prompt at ``temperature`` (1.0), up to ``max_new_tokens``.
+      generation_backend: hf | vllm (vLLM weights are synced from the policy every step).
+    Rewards
+      reward_funcs: dotted paths of TRL-style callables f(prompts, completions, **columns) -> list[float];
+      default the verifier accuracy reward. reward_weights: one weight per function.
+      unlabeled_reward: how rows without answers are rewarded (ttrl = majority vote; none = skipped).
+    Advantages and loss
+      scale: group | batch | none (Dr.GRPO). eps: added to the std.
+      dynamic_sampling: drop zero-variance groups and refill the batch (up to max_refill_rounds).
+      mask_truncated: exclude completions that hit max_new_tokens from the loss.
+      eps_low / eps_high: clip range (clip-higher), aggregation: token-mean | seq-mean-token-mean | dr-grpo.
+      beta: k3 KL to a frozen copy of the initial policy (0 = no reference model).
+      ppo_epochs (mu): passes over each rollout batch; with 1 the ratio is exactly 1.
+    Optimisation
+      lr (1e-6 for real models), weight_decay, adam_beta1/2, max_grad_norm (1.0), warmup_steps,
+      micro_batch_size: sequences per forward/backward (gradient accumulation over the batch).
+    Run
+      max_steps, batch_size (prompts per step, global), seed, save_steps, save_total_limit (keep-last-K),
+      eval_steps, eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH).
+      fsdp: shard the policy with FSDP2 under torchrun (for models that do not fit one device).
+    """
+
+    model: str = DEFAULT_MODEL
+    selected: str | None = None
+    data: str | None = None
+    eval_data: str | None = None
+    prompt_key: str = "prompt"
+    answer_key: str = "answer"
+    id_key: str = "id"
+    out: str = "runs/train"
+    resume: str | None = None
+
+    max_steps: int = 100
+    batch_size: int = 8
+    group_size: int = 8
+    max_new_tokens: int = 512
+    temperature: float = 1.0
+    top_p: float = 1.0
+    generation_backend: str = "hf"
+    generation_batch_size: int = 64
+
+    reward_funcs: list[str] = field(default_factory=lambda: ["oprd.rlvr.rewards:accuracy_reward"])
+    reward_weights: list[float] | None = None
+    unlabeled_reward: str = "ttrl"
+
+    scale: str = "group"
+    eps: float = 1e-4
+    dynamic_sampling: bool = False
+    max_refill_rounds: int = 3
+    mask_truncated: bool = False
+    eps_low: float = 0.2
+    eps_high: float = 0.28
+    aggregation: str = "token-mean"
+    beta: float = 0.0
+    ppo_epochs: int = 1
+
+    lr: float = 1e-6
+    weight_decay: float = 0.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    max_grad_norm: float = 1.0
+    warmup_steps: int = 0
+    micro_batch_size: int = 8
+
+    seed: int = 0
+    save_steps: int = 50
+    save_total_limit: int = 2
+    eval_steps: int = 0
+    eval_k: int = 1
+    eval_max_new_tokens: int | None = None
+    logging: list[str] = field(default_factory=list)
+    dtype: str = "float32"
+    fsdp: bool = False
+    trust_remote_code: bool = False
+
+    def validate(self) -> "GRPOConfig":
+        """Reject bad or conflicting values, naming the key and what to set instead."""
+        owner = "GRPOConfig"
+        if (self.selected is None) == (self.data is None):
+            raise OprdInputError("set exactly one of --selected DIR (an oprd-select output) or --data FILE")
+        _positive_ints(self, ("max_steps", "batch_size", "max_new_tokens", "micro_batch_size", "ppo_epochs",
+                              "save_steps", "save_total_limit", "generation_batch_size", "eval_k"))
+        if not isinstance(self.group_size, int) or self.group_size < 2:
+            raise param_error("group_size", owner, "an int >= 2 (GRPO compares samples within a group)", self.group_size)
+        if self.scale not in SCALES:
+            raise param_error("scale", owner, f"one of {', '.join(SCALES)}", self.scale)
+        if self.aggregation not in AGGREGATIONS:
+            raise param_error("aggregation", owner, f"one of {', '.join(AGGREGATIONS)}", self.aggregation)
+        if self.unlabeled_reward not in UNLABELED_REWARDS:
+            raise param_error("unlabeled_reward", owner, f"one of {', '.join(UNLABELED_REWARDS)}", self.unlabeled_reward)
+        if self.generation_backend not in ("hf", "vllm"):
+            raise param_error("generation_backend", owner, "hf or vllm", self.generation_backend)
+        for name in ("eps_low", "eps_high"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise param_error(name, owner, "a float in [0, 1)", getattr(self, name))
+        if self.beta < 0 or self.lr <= 0 or self.temperature <= 0:
+            bad = "beta" if self.beta < 0 else "lr" if self.lr <= 0 else "temperature"
+            raise param_error(bad, owner, "> 0 (beta >= 0)", getattr(self, bad))
+        if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
+            raise OprdInputError(
+                f"reward_weights has {len(self.reward_weights)} values but reward_funcs has {len(self.reward_funcs)}; "
+                "give one weight per reward function"
+            )
+        bad_loggers = sorted(set(self.logging) - {"tensorboard", "wandb", "trackio"})
+        if bad_loggers:
+            raise param_error("logging", owner, "a list of tensorboard, wandb, trackio", bad_loggers)
+        if self.dynamic_sampling and self.max_refill_rounds < 0:
+            raise param_error("max_refill_rounds", owner, "an int >= 0", self.max_refill_rounds)
+        return self
+
+
+def _positive_ints(config: GRPOConfig, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise param_error(name, "GRPOConfig", "an int >= 1", value)
+
+
+def config_keys() -> list[str]:
+    """All YAML keys a training config may hold."""
+    return [f.name for f in fields(GRPOConfig)]

@@ -1,0 +1,112 @@
+"""Training rows from an ``oprd-select`` output dir or a plain file, labeled and unlabeled together."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from oprd.errors import OprdInputError
+
+
+@dataclass
+class TrainData:
+    """Rows to train on. ``answers[i] is None`` marks an unlabeled row (self-rewarded)."""
+
+    ids: list[str]
+    prompts: list[Any]
+    answers: list[str | None]
+    rows: list[dict[str, Any]]
+    source: str
+    sha256: str
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_labeled(self) -> int:
+        return sum(a is not None for a in self.answers)
+
+    def columns(self, indices: list[int]) -> dict[str, list[Any]]:
+        """Dataset columns of the given rows as lists (what reward functions receive as keywords)."""
+        keys = sorted({key for i in indices for key in self.rows[i]})
+        columns = {key: [self.rows[i].get(key) for i in indices] for key in keys}
+        columns["answer"] = [self.answers[i] for i in indices]
+        columns["id"] = [self.ids[i] for i in indices]
+        return columns
+
+
+def load_train_data(*, selected: str | None = None, data: str | None = None, prompt_key: str = "prompt",
+                    answer_key: str = "answer", id_key: str = "id") -> TrainData:
+    """Read ``--selected DIR`` (checking its manifest and pool hash) or ``--data FILE``."""
+    from oprd.data import load_pool
+
+    if data is not None:
+        pool = load_pool(data, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
+        result = TrainData(pool.ids, pool.prompts, pool.answers, pool.rows, str(data), pool.sha256)
+    else:
+        result = _from_selected(Path(selected))
+    if result.n == 0:
+        raise OprdInputError(f"{result.source} has no usable rows to train on")
+    return result
+
+
+def _from_selected(directory: Path) -> TrainData:
+    """A SHIFT/baseline dir trains on ``subset.jsonl``; a PivotTrace dir on annotate (labeled) + weak (unlabeled)."""
+    from oprd.data import file_sha256, load_pool, read_manifest
+
+    manifest = read_manifest(directory)
+    keys = {k: manifest.get(k) or d for k, d in (("prompt_key", "prompt"), ("answer_key", "answer"), ("id_key", "id"))}
+    _check_pool_unchanged(directory, manifest, file_sha256)
+    if manifest.get("method") == "pivottrace":
+        labeled = load_pool(directory / "annotate.jsonl", **keys)
+        weak_file = directory / "weak.jsonl"
+        weak = load_pool(weak_file, **keys) if weak_file.is_file() and weak_file.stat().st_size else None
+        ids, prompts, answers, rows = list(labeled.ids), list(labeled.prompts), list(labeled.answers), list(labeled.rows)
+        missing = [i for i, a in zip(ids, answers) if a is None]
+        if missing:
+            raise OprdInputError(
+                f"{directory}/annotate.jsonl has rows without answers (first: {missing[0]}); "
+                "label them (the answer column) before training"
+            )
+        if weak is not None:
+            ids += weak.ids
+            prompts += weak.prompts
+            answers += [None] * weak.n
+            rows += weak.rows
+        return TrainData(ids, prompts, answers, rows, str(directory), manifest.get("pool_sha256", ""))
+    subset = directory / manifest.get("subset_file", "subset.jsonl")
+    pool = load_pool(subset, **keys)
+    expected = manifest.get("subset_sha256")
+    if expected and pool.sha256 != expected:
+        raise OprdInputError(
+            f"{subset} was modified after selection (sha256 differs from the manifest); re-run the selection"
+        )
+    return TrainData(pool.ids, pool.prompts, pool.answers, pool.rows, str(directory), pool.sha256)
+
+
+def _check_pool_unchanged(directory: Path, manifest: dict, file_sha256) -> None:
+    pool_path = manifest.get("pool_path")
+    if not pool_path:
+        return
+    path = Path(pool_path)
+    if not path.is_absolute() and not path.exists():
+        path = directory / pool_path
+    if not path.is_file():
+        print(f"warning: the pool {pool_path} named in {directory}/manifest.json is not here; "
+              "training on the saved subset", file=sys.stderr)
+        return
+    found = file_sha256(path)
+    if found != manifest.get("pool_sha256"):
+        raise OprdInputError(
+            f"the pool {pool_path} changed since {directory} was selected (sha256 {found[:12]}... vs "
+            f"{str(manifest.get('pool_sha256'))[:12]}... in the manifest); re-run the selection on the current pool"
+        )
+
+
+def describe(data: TrainData) -> str:
+    """One line for logs."""
+    return json.dumps({"source": data.source, "rows": data.n, "labeled": data.n_labeled})

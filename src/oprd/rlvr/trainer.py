@@ -1,0 +1,448 @@
+"""The GRPO trainer: a readable step loop whose parts are plain functions and components.
+
+One step: sample prompts -> G rollouts each -> labels (components) -> rewards -> advantages
+(computed on the global batch, so DDP matches a single process) -> weights (components) ->
+optional no-grad pass for old log-probs / hidden states -> PPO epochs of micro-batched
+forward/backward with the clipped surrogate (+ KL, + component loss terms) -> AdamW step ->
+log, evaluate, checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from oprd.errors import OprdInputError
+from oprd.generation.base import SamplingConfig
+from oprd.rlvr.checkpoint import (check_same_model, load_optimizer, read_state, resolve_resume, rng_state,
+                                  save_checkpoint, set_rng_state)
+from oprd.rlvr.components import MajorityVoteLabels, MicroBatch, StepBatch, StepComponent
+from oprd.rlvr.config import GRPOConfig
+from oprd.rlvr.distributed import all_gather_objects, all_reduce_sum, barrier, init_distributed, wrap_model
+from oprd.rlvr.policy import TokenBatch, token_logprobs
+
+
+class GRPOTrainer:
+    """Train a causal LM with GRPO on labeled and unlabeled prompts.
+
+    ``components`` (GeoMin, OLR, OPRD, ...) hook into labels, advantage weights and extra losses;
+    TTRL majority voting for unlabeled rows is added by default (``unlabeled_reward="ttrl"``).
+    """
+
+    def __init__(self, config: GRPOConfig, *, components: Sequence[StepComponent] = (), progress: bool = True) -> None:
+        import torch
+
+        from oprd.models.loading import load_model
+        from oprd.rlvr.dataset import load_train_data
+
+        self.config = config.validate()
+        self.dist = init_distributed()
+        if config.batch_size % self.dist.world_size:
+            raise OprdInputError(
+                f"batch_size {config.batch_size} must be divisible by the number of processes ({self.dist.world_size})"
+            )
+        self.progress = progress and self.dist.is_main
+        self.out = Path(config.out)
+        self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
+                                    answer_key=config.answer_key, id_key=config.id_key)
+        self.components = list(components)
+        if config.unlabeled_reward == "ttrl" and self.data.n_labeled < self.data.n:
+            self.components.insert(0, MajorityVoteLabels())
+        self.rewards = _reward_set(config)
+        checkpoint = resolve_resume(config.resume, self.out)
+        torch.manual_seed(config.seed)
+        self.model, self.tokenizer = load_model(str(checkpoint) if checkpoint else config.model, dtype=config.dtype,
+                                                trust_remote_code=config.trust_remote_code)
+        if checkpoint:
+            check_same_model(checkpoint, _base_config(config))
+        self.reference = None
+        if config.beta > 0:
+            self.reference, _ = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
+            self.reference.requires_grad_(False)
+        self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp)
+        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                           betas=(config.adam_beta1, config.adam_beta2))
+        from oprd.rlvr.sampler import EpochSampler
+
+        self.sampler = EpochSampler(self.data.n, seed=config.seed)
+        self.step = 0
+        if checkpoint:
+            self._restore(checkpoint)
+        self.generator = self._make_generator()
+        self.hidden_layers = sorted({layer for c in self.components
+                                     for layer in c.hidden_layers(self.model.config.num_hidden_layers)})
+
+    # ----------------------------------------------------------------------------------------- setup
+    def _restore(self, checkpoint: Path) -> None:
+        state = read_state(checkpoint)
+        load_optimizer(checkpoint, self.optimizer)
+        self.sampler.load_state_dict(state["sampler"])
+        set_rng_state(state["rng"])
+        for component in self.components:
+            component.load_state_dict(state["components"].get(component.name, {}))
+        self.step = state["step"]
+        if self.dist.is_main:
+            print(f"resumed from {checkpoint} at step {self.step} (epoch {self.sampler.epoch}, "
+                  f"position {self.sampler.position})", file=sys.stderr)
+
+    def _make_generator(self):
+        from oprd.generation import HFGenerator
+
+        if self.config.generation_backend == "vllm":
+            from oprd.rlvr.vllm_sync import SyncedVLLMGenerator
+
+            return SyncedVLLMGenerator(self.model, self.config)
+        return HFGenerator(self.model, self.tokenizer)
+
+    # ------------------------------------------------------------------------------------------ loop
+    def train(self) -> dict:
+        """Run until ``max_steps``; returns the last step's metrics."""
+        from oprd.rlvr.metrics import MetricsLogger
+        from oprd.rlvr.train_progress import TrainProgress
+
+        config = self.config
+        if self.step >= config.max_steps:
+            raise OprdInputError(
+                f"the checkpoint is already at step {self.step} and max_steps is {config.max_steps}; "
+                "raise --max-steps to train further"
+            )
+        logger = None
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.yaml").write_text(self._config_yaml())
+            logger = MetricsLogger(self.out, config.logging, run_name=self.out.name, config=asdict(config),
+                                   resume_step=self.step)
+        metrics: dict = {}
+        with TrainProgress(config.max_steps, self.step, enabled=self.progress) as bar:
+            while self.step < config.max_steps:
+                self.step += 1
+                started = time.perf_counter()
+                metrics = self.train_step()
+                metrics["time/step_s"] = time.perf_counter() - started
+                metrics["tokens_per_s"] = metrics.get("tokens/generated", 0) / max(metrics["time/step_s"], 1e-9)
+                if config.eval_steps and self.step % config.eval_steps == 0 and config.eval_data:
+                    metrics.update(self.evaluate())
+                if logger:
+                    logger.log(self.step, metrics)
+                bar.update(self.step, metrics)
+                if self.step % config.save_steps == 0 or self.step == config.max_steps:
+                    self.save()
+        return metrics
+
+    def train_step(self) -> dict:
+        """One GRPO step on ``batch_size`` prompts (global); returns its metrics."""
+        import torch
+
+        config = self.config
+        batch = self._collect_batch()
+        hidden_or_old = config.ppo_epochs > 1 or self.hidden_layers
+        old_logp = self._scoring_pass(batch) if hidden_or_old else None
+        for component in self.components:
+            component.shape_advantages(batch)
+        weights = torch.tensor(batch.weights, dtype=torch.float32).repeat_interleave(config.group_size)
+        advantages = batch.advantages * weights
+        keep = (weights > 0).float()
+        if config.mask_truncated:
+            keep = keep * torch.tensor([0.0 if r.truncated else 1.0 for r in batch.rollouts])
+        ref_logp = self._reference_logp(batch) if self.reference is not None else None
+        loss_metrics = self._optimize(batch, advantages, keep, old_logp, ref_logp)
+        if self.config.generation_backend == "vllm":
+            self.generator.sync_weights()
+        return {**batch.metrics, **loss_metrics, **_batch_stats(batch, weights, config)}
+
+    # ------------------------------------------------------------------------------- rollouts/rewards
+    def _collect_batch(self) -> StepBatch:
+        """Sample, generate, label and reward a batch.
+
+        With dynamic sampling, groups whose rewards are all equal get weight 0 (no signal) and as
+        many new prompts are drawn and rolled out, for up to ``max_refill_rounds`` rounds.
+        """
+        from oprd.rlvr.grpo import group_advantages, zero_variance_groups
+
+        config = self.config
+        batch = self._rollout_batch(self.sampler.take(config.batch_size), round_index=0)
+        rewards = self._global_rewards(batch)
+        zero = zero_variance_groups(rewards, config.group_size)
+        batch.metrics["zero_variance_fraction"] = float(zero.float().mean())
+        rounds, fresh_zero = 0, int(zero.sum())
+        while config.dynamic_sampling and fresh_zero and rounds < config.max_refill_rounds:
+            rounds += 1
+            before = int(zero.sum())
+            batch = _concat(batch, self._rollout_batch(self.sampler.take(fresh_zero), round_index=rounds))
+            rewards = self._global_rewards(batch)
+            zero = zero_variance_groups(rewards, config.group_size)
+            fresh_zero = int(zero.sum()) - before
+        batch.metrics["refill_rounds"] = rounds
+        if config.dynamic_sampling:
+            mine = self._my_slice(zero.repeat_interleave(config.group_size), batch)[:: config.group_size]
+            batch.weights = [0.0 if bool(z) else w for z, w in zip(mine, batch.weights)]
+        advantages = group_advantages(rewards, config.group_size, scale=config.scale, eps=config.eps)
+        batch.advantages = self._my_slice(advantages, batch)
+        batch.rewards = self._my_slice(rewards, batch)
+        return batch
+
+    def _rollout_batch(self, picks: list[tuple[int, int]], *, round_index: int) -> StepBatch:
+        """This rank's share of ``picks``: generate, then let components assign labels and score."""
+        from oprd.models.chat import build_prompt_ids
+
+        config = self.config
+        offset = round_index * 1_000_000  # refill rounds get positions after the main batch's
+        positions = [offset + i for i in range(self.dist.rank, len(picks), self.dist.world_size)]
+        rows = [picks[i - offset][0] for i in positions]
+        rollouts = []
+        self.model.eval()
+        for position, row in zip(positions, rows):
+            ids = build_prompt_ids(self.tokenizer, self.data.prompts[row])
+            seed = ((config.seed * 1_000_003 + self.step) * 1_009 + round_index) * 100_003 + position
+            sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                                      top_p=config.top_p, n=config.group_size, seed=seed,
+                                      batch_size=min(config.generation_batch_size, config.group_size))
+            rollouts.extend(self.generator.generate([ids], sampling))
+        batch = StepBatch(rows=rows, ids=[self.data.ids[r] for r in rows], epochs=[picks[i - offset][1] for i in positions],
+                          prompts=[self.data.prompts[r] for r in rows], gold=[self.data.answers[r] for r in rows],
+                          rollouts=rollouts, group_size=config.group_size)
+        batch.metrics["global_positions"] = positions
+        batch.labels = list(batch.gold)
+        batch.weights = [1.0] * len(rows)
+        for component in self.components:
+            component.assign_labels(batch)
+        batch.weights = [w if label is not None else 0.0 for w, label in zip(batch.weights, batch.labels)]
+        self._score(batch)
+        return batch
+
+    def _score(self, batch: StepBatch) -> None:
+        """Rewards of every rollout from the reward functions, with ``answer`` = this visit's label."""
+        import torch
+
+        g = batch.group_size
+        completions = [r.text for r in batch.rollouts]
+        prompts = [p for p in batch.prompts for _ in range(g)]
+        columns = {k: [v for v in values for _ in range(g)] for k, values in self.data.columns(batch.rows).items()}
+        columns["answer"] = [label for label in batch.labels for _ in range(g)]
+        total, per_function = self.rewards(prompts, completions, **columns)
+        batch.rewards = torch.tensor(total, dtype=torch.float32)
+        batch.reward_columns = per_function
+
+    def _global_rewards(self, batch: StepBatch):
+        """All ranks' rewards in global prompt order (advantages need the whole batch)."""
+        import torch
+
+        pieces = all_gather_objects((batch.metrics["global_positions"], batch.rewards.tolist()), self.dist)
+        g = self.config.group_size
+        ordered: dict[int, list[float]] = {}
+        for positions, rewards in pieces:
+            for k, position in enumerate(positions):
+                ordered[position] = rewards[k * g : (k + 1) * g]
+        return torch.tensor([value for position in sorted(ordered) for value in ordered[position]], dtype=torch.float32)
+
+    def _my_slice(self, values, batch: StepBatch):
+        """This rank's rows of a global per-rollout tensor (global order = sorted positions)."""
+        import torch
+
+        g = self.config.group_size
+        everyone = sorted(p for positions, _ in all_gather_objects((batch.metrics["global_positions"], None), self.dist)
+                          for p in positions)
+        where = {position: k for k, position in enumerate(everyone)}
+        index = [where[p] * g + j for p in batch.metrics["global_positions"] for j in range(g)]
+        return values[torch.tensor(index, dtype=torch.long)]
+
+    # ----------------------------------------------------------------------------------------- loss
+    def _micro_batches(self, batch: StepBatch) -> list[list[int]]:
+        size = self.config.micro_batch_size
+        return [list(range(i, min(i + size, len(batch.rollouts)))) for i in range(0, len(batch.rollouts), size)]
+
+    def _scoring_pass(self, batch: StepBatch):
+        """No-grad pass: old log-probs (PPO epochs > 1) and hidden-state means for components."""
+        import torch
+
+        old = []
+        hidden: dict[int, list] = {layer: [] for layer in self.hidden_layers}
+        self.model.eval()
+        with torch.no_grad():
+            for rows in self._micro_batches(batch):
+                tokens = TokenBatch.from_rollouts([batch.rollouts[i] for i in rows], self.tokenizer.pad_token_id,
+                                                  self.model.device)
+                out = token_logprobs(self.model, tokens, temperature=self.config.temperature,
+                                     hidden_layers=self.hidden_layers)
+                logp, means = out if self.hidden_layers else (out, {})
+                old.append(logp)
+                for layer, value in means.items():
+                    hidden[layer].append(value.cpu())
+        batch.hidden = {layer: torch.cat(parts) for layer, parts in hidden.items()}
+        return old
+
+    def _reference_logp(self, batch: StepBatch):
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for rows in self._micro_batches(batch):
+                tokens = TokenBatch.from_rollouts([batch.rollouts[i] for i in rows], self.tokenizer.pad_token_id,
+                                                  self.reference.device)
+                out.append(token_logprobs(self.reference, tokens, temperature=self.config.temperature))
+        return out
+
+    def _optimize(self, batch: StepBatch, advantages, keep, old_logp, ref_logp) -> dict:
+        """PPO epochs over the batch in micro-batches; one optimizer step per epoch."""
+        import contextlib
+
+        import torch
+
+        from oprd.rlvr.grpo import policy_loss
+
+        config = self.config
+        micro = self._micro_batches(batch)
+        masks = []
+        for rows in micro:
+            lengths = torch.tensor([len(batch.rollouts[i].response_ids) for i in rows])
+            width = max(int(lengths.max()), 1)
+            mask = (torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)).float() * keep[rows].unsqueeze(1)
+            masks.append(mask)
+        n_tokens = all_reduce_sum(float(sum(m.sum() for m in masks)), self.dist)
+        n_seqs = all_reduce_sum(float(sum((m.sum(1) > 0).sum() for m in masks)), self.dist)
+        world = self.dist.world_size
+        totals: dict[str, float] = {}
+        self._set_lr()
+        self.policy.train()
+        for epoch in range(config.ppo_epochs):
+            self.optimizer.zero_grad(set_to_none=True)
+            for k, rows in enumerate(micro):
+                rollouts = [batch.rollouts[i] for i in rows]
+                tokens = TokenBatch.from_rollouts(rollouts, self.tokenizer.pad_token_id, self.model.device)
+                mask = masks[k].to(self.model.device)
+                last = k == len(micro) - 1
+                sync = contextlib.nullcontext() if last or not hasattr(self.policy, "no_sync") else self.policy.no_sync()
+                with sync:
+                    logp = token_logprobs(self.policy, tokens, temperature=config.temperature)
+                    old = old_logp[k] if old_logp is not None else logp.detach()
+                    loss, stats = policy_loss(
+                        logp, old, advantages[rows].to(logp.device), mask,
+                        ref_logp=ref_logp[k] if ref_logp is not None else None, beta=config.beta,
+                        eps_low=config.eps_low, eps_high=config.eps_high, aggregation=config.aggregation,
+                        max_len=config.max_new_tokens,
+                    )
+                    share = _share(config.aggregation, mask, n_tokens, n_seqs) * world
+                    total = loss * share
+                    stats = {f"loss/{name}": value for name, value in stats.items()}
+                    for component in self.components:
+                        extra = component.extra_loss(self.policy, MicroBatch(rollouts, tokens, logp))
+                        if extra is not None:
+                            term, term_stats = extra
+                            seq_share = float(len(rows)) / max(all_reduce_sum(float(len(batch.rollouts)), self.dist), 1.0)
+                            total = total + term * seq_share * world
+                            stats.update({f"loss/{component.name}/{n}": v for n, v in term_stats.items()})
+                    total.backward()
+                for name, value in stats.items():
+                    totals[name] = totals.get(name, 0.0) + float(value) * share / world / config.ppo_epochs
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), config.max_grad_norm)
+            self.optimizer.step()
+            totals["grad_norm"] = float(grad_norm)
+        totals["lr"] = self.optimizer.param_groups[0]["lr"]
+        return totals
+
+    def _set_lr(self) -> None:
+        warm = self.config.warmup_steps
+        factor = min(1.0, self.step / warm) if warm else 1.0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr * factor
+
+    # -------------------------------------------------------------------------------- eval / saving
+    def evaluate(self) -> dict:
+        """pass@1 (greedy) and avg@k on ``eval_data`` (rank 0 only; others return nothing)."""
+        from oprd.data import load_pool
+        from oprd.rlvr.evaluate import evaluate
+
+        if not self.dist.is_main:
+            return {}
+        pool = load_pool(self.config.eval_data, prompt_key=self.config.prompt_key, answer_key=self.config.answer_key,
+                         id_key=self.config.id_key)
+        self.model.eval()
+        result = evaluate(self.generator, self.tokenizer, pool, k=self.config.eval_k,
+                          max_new_tokens=self.config.eval_max_new_tokens or self.config.max_new_tokens,
+                          batch_size=self.config.generation_batch_size, seed=self.config.seed)
+        return {f"eval/{key}": value for key, value in result.as_dict().items() if key not in ("n", "k")}
+
+    def save(self) -> Path | None:
+        """Write ``checkpoint-<step>`` on rank 0; every rank waits for it."""
+        path = None
+        if self.dist.is_main:
+            state = {
+                "step": self.step,
+                "sampler": self.sampler.state_dict(),
+                "rng": rng_state(),
+                "components": {c.name: c.state_dict() for c in self.components},
+                "base_model": self.config.model,
+            }
+            path = save_checkpoint(self.out, self.step, self.model, self.tokenizer, self.optimizer, state,
+                                   self._config_yaml(), self.config.save_total_limit)
+        barrier(self.dist)
+        return path
+
+    def _config_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(asdict(self.config), sort_keys=False)
+
+
+def _share(aggregation: str, mask, n_tokens: float, n_seqs: float) -> float:
+    """Weight of one micro-batch's aggregated loss in the global batch loss."""
+    if aggregation == "token-mean":
+        return float(mask.sum()) / max(n_tokens, 1.0)
+    return float((mask.sum(1) > 0).sum()) / max(n_seqs, 1.0)
+
+
+def _batch_stats(batch: StepBatch, weights, config: GRPOConfig) -> dict:
+    import torch
+
+    lengths = torch.tensor([float(len(r.response_ids)) for r in batch.rollouts])
+    stats = {
+        "reward/mean": float(batch.rewards.mean()),
+        "reward/std": float(batch.rewards.std()) if len(batch.rewards) > 1 else 0.0,
+        "completion/length_mean": float(lengths.mean()),
+        "completion/truncated_fraction": float(sum(r.truncated for r in batch.rollouts) / len(batch.rollouts)),
+        "tokens/generated": float(lengths.sum()),
+        "weights/mean": float(weights.mean()),
+        "weights/dropped_groups": float((torch.tensor(batch.weights) == 0).sum()),
+        "epoch": float(max(batch.epochs) if batch.epochs else 0),
+    }
+    for name, values in batch.reward_columns.items():
+        stats[f"reward/{name}"] = float(sum(values) / max(len(values), 1))
+    batch.metrics.pop("global_positions", None)
+    return stats
+
+
+def _concat(first: StepBatch, second: StepBatch) -> StepBatch:
+    """Append refill prompts (their global positions are already offset by the refill round)."""
+    import torch
+
+    merged = StepBatch(
+        rows=first.rows + second.rows, ids=first.ids + second.ids, epochs=first.epochs + second.epochs,
+        prompts=first.prompts + second.prompts, gold=first.gold + second.gold,
+        rollouts=first.rollouts + second.rollouts, group_size=first.group_size,
+        labels=first.labels + second.labels, weights=first.weights + second.weights,
+        rewards=torch.cat([first.rewards, second.rewards]),
+        reward_columns={n: first.reward_columns.get(n, []) + second.reward_columns.get(n, [])
+                        for n in set(first.reward_columns) | set(second.reward_columns)},
+        metrics={**second.metrics, **first.metrics},
+    )
+    merged.metrics["global_positions"] = first.metrics["global_positions"] + second.metrics["global_positions"]
+    return merged
+
+
+def _base_config(config: GRPOConfig):
+    """The Hugging Face config of ``--model`` (to check a resumed checkpoint against it)."""
+    from transformers import AutoConfig
+
+    from oprd.models.loading import resolve_model_path
+
+    return AutoConfig.from_pretrained(resolve_model_path(config.model), trust_remote_code=config.trust_remote_code)
+
+
+def _reward_set(config: GRPOConfig):
+    from oprd.rlvr.rewards import RewardSet, load_reward_function
+
+    functions = [load_reward_function(path) for path in config.reward_funcs]
+    return RewardSet(functions, config.reward_weights)
