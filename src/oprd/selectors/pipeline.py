@@ -159,12 +159,13 @@ def _extras(config, features, ranking, selector) -> dict[str, Any]:
 
 
 def _write(selection: Selection, pool, config: SelectionConfig, selector, progress: bool) -> None:
-    from oprd.data import write_selection
+    from oprd.data import invalidate_output, write_selection
     from oprd.selectors.selection_plot import plot_selection
     from oprd.selectors.shift import shift_features
 
     out = Path(selection.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    invalidate_output(out)
     features = selection.features
     row_extras = None
     if features is not None:

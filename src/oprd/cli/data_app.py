@@ -1,0 +1,38 @@
+"""``oprd data``: make problem pools offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from oprd.cli.errors import handle_errors
+
+app = typer.Typer(help="Make problem pools offline (reasoning-gym tasks, CHAMP).", no_args_is_help=True,
+                  add_completion=False)
+
+
+@app.callback()
+def _group() -> None:
+    """Keeps ``make`` a named subcommand: a Typer app with one command and no callback runs it directly."""
+
+
+@app.command("make")
+def make(
+    task: str = typer.Option(..., "--task", help="Task name or comma list (e.g. gsm_symbolic,basic_arithmetic,champ)."),
+    n: int = typer.Option(100, "--n", help="Number of problems, split evenly over the tasks."),
+    seed: int = typer.Option(0, "--seed", help="Generator seed; the same seed gives the same pool."),
+    out: Path = typer.Option(..., "--out", help="Output .jsonl file (written atomically)."),
+) -> None:
+    """Write a labeled pool of generated problems to a JSON Lines file."""
+    with handle_errors():
+        import json
+        from collections import Counter
+
+        from oprd.data.atomic import atomic_write_text
+        from oprd.data.make import make_problems
+
+        rows = make_problems(task, n, seed)
+        atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+        counts = ", ".join(f"{source} {count}" for source, count in Counter(row["source"] for row in rows).items())
+        typer.echo(f"wrote {len(rows)} problems ({counts}) to {out}", err=True)

@@ -1,0 +1,209 @@
+"""A pool of problems: the rows of a file (or a list of dicts) with ids, prompts and answers resolved.
+
+Rows are kept exactly as read, so a selection can write them back untouched; ``ids``, ``prompts`` and
+``answers`` are the resolved views every other module works from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Union
+
+from oprd.data.atomic import file_sha256
+from oprd.data.jsonsafe import to_jsonable
+from oprd.data.keys import MISSING, lookup
+from oprd.data.readers import read_rows
+from oprd.errors import OprdInputError
+
+Prompt = Union[str, list[dict[str, Any]]]
+
+
+@dataclass
+class Pool:
+    """Rows plus their resolved ``ids`` (strings, unique), ``prompts`` and ``answers`` (None = unlabeled).
+
+    ``sha256`` identifies the source: the file's bytes, or a canonical JSON dump for in-memory rows.
+    """
+
+    path: Path | None
+    rows: list[dict[str, Any]] = field(repr=False)
+    ids: list[str] = field(repr=False)
+    prompts: list[Prompt] = field(repr=False)
+    answers: list[str | None] = field(repr=False)
+    sha256: str
+    prompt_key: str = "prompt"
+    answer_key: str = "answer"
+    id_key: str = "id"
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return len(self.rows)
+
+    @property
+    def n_labeled(self) -> int:
+        """Rows with an answer."""
+        return sum(answer is not None for answer in self.answers)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def head(self, n: int) -> Pool:
+        """The first ``n`` rows as a pool (``path`` and ``sha256`` still name the source)."""
+        return replace(self, rows=self.rows[:n], ids=self.ids[:n], prompts=self.prompts[:n], answers=self.answers[:n])
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Sequence[Mapping[str, Any]],
+        prompt_key: str = "prompt",
+        answer_key: str = "answer",
+        id_key: str = "id",
+    ) -> Pool:
+        """A pool from in-memory dicts (for notebooks and tests); same rules and errors as :func:`load_pool`."""
+        rows = list(rows)
+        if not rows:
+            raise OprdInputError("no rows given; a pool needs at least one row")
+        return _resolve(rows, None, None, _rows_sha256(rows), prompt_key, answer_key, id_key)
+
+
+def load_pool(
+    path: str | os.PathLike[str],
+    prompt_key: str = "prompt",
+    answer_key: str = "answer",
+    id_key: str = "id",
+) -> Pool:
+    """Load a .jsonl/.json/.parquet pool.
+
+    Keys may be dotted to read nested fields (``reward_model.ground_truth``). A missing or null answer
+    means unlabeled; numeric answers and ids become strings; a missing id is the row's 0-based index.
+    Files with a UTF-8 BOM, CRLF line ends or blank lines load as they are; a ``.json`` file may hold
+    one array of rows or JSON Lines. Any problem raises :class:`OprdInputError` with a one-line fix.
+    """
+    source = Path(path).expanduser()
+    raw = read_rows(source)
+    if not raw.rows:
+        raise OprdInputError(f"pool file {source} holds no rows; a pool needs at least one row")
+    sha256 = hashlib.sha256(raw.data).hexdigest() if raw.data is not None else file_sha256(source)
+    return _resolve(raw.rows, source, raw.lines, sha256, prompt_key, answer_key, id_key)
+
+
+def _rows_sha256(rows: list[Any]) -> str:
+    canonical = json.dumps(to_jsonable(rows), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _resolve(
+    rows: list[Any],
+    path: Path | None,
+    lines: list[int] | None,
+    sha256: str,
+    prompt_key: str,
+    answer_key: str,
+    id_key: str,
+) -> Pool:
+    """Check every row and build the pool; errors name the row index (and file line where known)."""
+    source = str(path) if path is not None else "rows"
+    ids: list[str] = []
+    prompts: list[Prompt] = []
+    answers: list[str | None] = []
+    first_row_of: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        where = f"{source}, row index {index}" + (f" (line {lines[index]})" if lines else "")
+        if not isinstance(row, Mapping):
+            raise OprdInputError(
+                f"{where}: found {_describe(row)} where a row object was expected; write one JSON object per row"
+            )
+        prompts.append(_prompt(row, index, where, source, prompt_key))
+        answers.append(_answer(lookup(row, answer_key), where, answer_key))
+        row_id = _row_id(lookup(row, id_key), index, where, id_key)
+        if row_id in first_row_of:
+            first = first_row_of[row_id]
+            on_lines = f" (lines {lines[first]} and {lines[index]})" if lines else ""
+            raise OprdInputError(
+                f"{source}: duplicate id {row_id!r} at row indices {first} and {index}{on_lines}; "
+                "ids must be unique: fix the data or pass --id-key naming a unique column"
+            )
+        first_row_of[row_id] = index
+        ids.append(row_id)
+    return Pool(path, rows, ids, prompts, answers, sha256, prompt_key, answer_key, id_key)
+
+
+def _prompt(row: Mapping[str, Any], index: int, where: str, source: str, key: str) -> Prompt:
+    """The row's prompt: a string or a non-empty list of {role, content} messages."""
+    value = lookup(row, key)
+    if value is MISSING:
+        found = ", ".join(map(str, row)) or "none"
+        if index == 0:
+            raise OprdInputError(
+                f"{source}: the first row has no prompt key {key!r} (keys found: {found}); pass --prompt-key "
+                "naming the prompt column, dotted for nested fields (e.g. --prompt-key extra.question)"
+            )
+        raise OprdInputError(f"{where}: no prompt key {key!r} (keys found: {found}); every row needs a prompt")
+    if isinstance(value, str) or _is_messages(value):
+        return value
+    found = "a list that is not {role, content} messages" if isinstance(value, list) and value else _describe(value)
+    raise OprdInputError(
+        f"{where}: prompt {key!r} must be a string or a list of {{role, content}} messages, "
+        f"found {found}; fix the row or pass --prompt-key"
+    )
+
+
+def _is_messages(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(
+            isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in value
+        )
+    )
+
+
+def _answer(value: Any, where: str, key: str) -> str | None:
+    """A string answer, or None (unlabeled) for a missing, null or NaN value."""
+    if value is MISSING or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise OprdInputError(
+        f"{where}: answer {key!r} must be a string or a number, found {_describe(value)}; "
+        "fix the row or pass --answer-key naming the final-answer column"
+    )
+
+
+def _row_id(value: Any, index: int, where: str, key: str) -> str:
+    """The row's id as a string; the 0-based row index when the row has none."""
+    if value is MISSING or value is None:
+        return str(index)
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise OprdInputError(
+        f"{where}: id {key!r} must be a string or a number, found {_describe(value)}; "
+        "fix the row or pass --id-key naming an id column"
+    )
+
+
+def _describe(value: Any) -> str:
+    """A JSON-flavoured name for what was found: "a number", "null", "an object", "an empty list", ..."""
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
