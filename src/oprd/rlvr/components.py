@@ -16,7 +16,11 @@ from oprd.generation.base import Rollout
 
 @dataclass
 class StepBatch:
-    """One step's prompts and rollouts (prompt-major: G rollouts per prompt, contiguous)."""
+    """One step's prompts and rollouts (prompt-major: G rollouts per prompt, contiguous).
+
+    ``positions`` are the prompts' places in the global batch (all ranks together); they order
+    rewards and advantages identically in one process and under torchrun.
+    """
 
     rows: list[int]
     ids: list[str]
@@ -25,6 +29,7 @@ class StepBatch:
     gold: list[str | None]
     rollouts: list[Rollout]
     group_size: int
+    positions: list[int] = field(default_factory=list)
     labels: list[str | None] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     rewards: Any = None

@@ -53,11 +53,11 @@ class GRPOTrainer:
             self.components.insert(0, MajorityVoteLabels())
         self.rewards = _reward_set(config)
         checkpoint = resolve_resume(config.resume, self.out)
+        if checkpoint:
+            check_same_model(checkpoint, _base_config(config))
         torch.manual_seed(config.seed)
         self.model, self.tokenizer = load_model(str(checkpoint) if checkpoint else config.model, dtype=config.dtype,
                                                 trust_remote_code=config.trust_remote_code)
-        if checkpoint:
-            check_same_model(checkpoint, _base_config(config))
         self.reference = None
         if config.beta > 0:
             self.reference, _ = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
@@ -203,8 +203,7 @@ class GRPOTrainer:
             rollouts.extend(self.generator.generate([ids], sampling))
         batch = StepBatch(rows=rows, ids=[self.data.ids[r] for r in rows], epochs=[picks[i - offset][1] for i in positions],
                           prompts=[self.data.prompts[r] for r in rows], gold=[self.data.answers[r] for r in rows],
-                          rollouts=rollouts, group_size=config.group_size)
-        batch.metrics["global_positions"] = positions
+                          rollouts=rollouts, group_size=config.group_size, positions=positions)
         batch.labels = list(batch.gold)
         batch.weights = [1.0] * len(rows)
         for component in self.components:
@@ -230,7 +229,7 @@ class GRPOTrainer:
         """All ranks' rewards in global prompt order (advantages need the whole batch)."""
         import torch
 
-        pieces = all_gather_objects((batch.metrics["global_positions"], batch.rewards.tolist()), self.dist)
+        pieces = all_gather_objects((batch.positions, batch.rewards.tolist()), self.dist)
         g = self.config.group_size
         ordered: dict[int, list[float]] = {}
         for positions, rewards in pieces:
@@ -243,10 +242,10 @@ class GRPOTrainer:
         import torch
 
         g = self.config.group_size
-        everyone = sorted(p for positions, _ in all_gather_objects((batch.metrics["global_positions"], None), self.dist)
+        everyone = sorted(p for positions, _ in all_gather_objects((batch.positions, None), self.dist)
                           for p in positions)
         where = {position: k for k, position in enumerate(everyone)}
-        index = [where[p] * g + j for p in batch.metrics["global_positions"] for j in range(g)]
+        index = [where[p] * g + j for p in batch.positions for j in range(g)]
         return values[torch.tensor(index, dtype=torch.long)]
 
     # ----------------------------------------------------------------------------------------- loss
@@ -410,7 +409,6 @@ def _batch_stats(batch: StepBatch, weights, config: GRPOConfig) -> dict:
     }
     for name, values in batch.reward_columns.items():
         stats[f"reward/{name}"] = float(sum(values) / max(len(values), 1))
-    batch.metrics.pop("global_positions", None)
     return stats
 
 
@@ -426,9 +424,8 @@ def _concat(first: StepBatch, second: StepBatch) -> StepBatch:
         rewards=torch.cat([first.rewards, second.rewards]),
         reward_columns={n: first.reward_columns.get(n, []) + second.reward_columns.get(n, [])
                         for n in set(first.reward_columns) | set(second.reward_columns)},
-        metrics={**second.metrics, **first.metrics},
+        metrics={**second.metrics, **first.metrics}, positions=first.positions + second.positions,
     )
-    merged.metrics["global_positions"] = first.metrics["global_positions"] + second.metrics["global_positions"]
     return merged
 
 

@@ -1,0 +1,18 @@
+"""Small pools and a trivial reward shared by the trainer tests (imported by path)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def letter_reward(prompts, completions, **columns):
+    """Trivial task for a random byte-level model: the share of 'a' characters in the completion."""
+    return [text.count("a") / max(len(text), 1) for text in completions]
+
+
+def write_pool(path: Path, n: int = 6, labeled_every: int = 1) -> Path:
+    rows = [{"id": f"q{i}", "prompt": f"What is {i} + {i}?", "answer": str(2 * i) if i % labeled_every == 0 else None}
+            for i in range(n)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
