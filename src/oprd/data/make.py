@@ -17,8 +17,10 @@ _SHORT_ANSWER_CHARS = 12
 _HAS_SPACE_OR_COMMA = re.compile(r"[\s,]")
 
 
-def make_problems(task: str, n: int, seed: int) -> list[dict[str, Any]]:
+def make_problems(task: str, n: int, seed: int, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """``n`` rows ``{"id", "prompt", "answer", "source"}`` from one task or a comma list of tasks.
+
+    ``options`` are passed to every reasoning-gym generator's config (e.g. ``max_terms=3``).
 
     ``n`` is split evenly over the tasks (the first tasks get one more when it does not divide).
     reasoning-gym rows get ids ``<task>-<seed>-<i>``; ``champ`` rows are a seeded sample of the CHAMP
@@ -42,7 +44,7 @@ def make_problems(task: str, n: int, seed: int) -> list[dict[str, Any]]:
     for position, name in enumerate(tasks):
         count = share + (position < extra)
         if count:
-            rows.extend(_champ(count, seed) if name == CHAMP else _reasoning_gym(name, count, seed))
+            rows.extend(_champ(count, seed) if name == CHAMP else _reasoning_gym(name, count, seed, options or {}))
     return rows
 
 
@@ -53,10 +55,13 @@ def known_tasks() -> list[str]:
     return [CHAMP, *sorted(DATASETS)]
 
 
-def _reasoning_gym(name: str, count: int, seed: int) -> list[dict[str, Any]]:
+def _reasoning_gym(name: str, count: int, seed: int, options: dict[str, Any]) -> list[dict[str, Any]]:
     import reasoning_gym
 
-    dataset = reasoning_gym.create_dataset(name, size=count, seed=seed)
+    try:
+        dataset = reasoning_gym.create_dataset(name, size=count, seed=seed, **options)
+    except (TypeError, AssertionError, ValueError) as error:
+        raise OprdInputError(f"task {name!r} rejected options {options} ({error}); check the generator's config fields") from None
     return [
         {
             "id": f"{name}-{seed}-{i}",

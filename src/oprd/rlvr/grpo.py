@@ -21,7 +21,8 @@ SCALES = ("group", "batch", "none")
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
 
 
-def group_advantages(rewards: torch.Tensor, group_size: int, *, scale: str = "group", eps: float = 1e-4) -> torch.Tensor:
+def group_advantages(rewards: torch.Tensor, group_size: int, *, scale: str = "group",
+                     eps: float = 1e-4) -> torch.Tensor:
     """Advantage of every sample relative to its own group.
 
     ``scale="group"``: ``(r - mean_g) / (std_g + eps)`` (GRPO); ``"batch"``: ``(r - mean_g) / (std_batch + eps)``
@@ -83,16 +84,18 @@ def policy_loss(
     ``r > 1 + eps_high`` with ``A > 0``) and ``ratio_mean``, all over the tokens the mask keeps.
     """
     _check_loss_inputs(logp, old_logp, advantages, mask, ref_logp, beta, eps_low, eps_high, aggregation, max_len)
-    weight = mask.to(logp.dtype)
+    dtype = torch.promote_types(logp.dtype, torch.float32)  # bf16 log-probs: ratios and sums in float32
+    logp, old_logp = logp.to(dtype), old_logp.to(dtype)
+    weight = mask.to(dtype)
     valid = weight > 0
     ratio = torch.exp(torch.where(valid, logp - old_logp, torch.zeros_like(logp)))
-    adv = advantages.to(logp.dtype).unsqueeze(1)
+    adv = advantages.to(dtype).unsqueeze(1)
     surrogate = torch.minimum(ratio * adv, ratio.clamp(1.0 - eps_low, 1.0 + eps_high) * adv)
     width = max_len if max_len is not None else logp.shape[1]
     pg_loss = _aggregate(-surrogate, weight, aggregation, width)
     kl_tokens = None
     if ref_logp is not None:
-        diff = torch.where(valid, ref_logp - logp, torch.zeros_like(logp))
+        diff = torch.where(valid, ref_logp.to(dtype) - logp, torch.zeros_like(logp))
         kl_tokens = torch.exp(diff) - diff - 1.0
     kl_loss = beta * _aggregate(kl_tokens, weight, aggregation, width) if beta > 0 else torch.zeros_like(pg_loss)
     loss = pg_loss + kl_loss
@@ -126,21 +129,23 @@ def _grouped(rewards: torch.Tensor, group_size: int, owner: str) -> torch.Tensor
 
 def _aggregate(values: torch.Tensor, weight: torch.Tensor, aggregation: str, max_len: int) -> torch.Tensor:
     """Reduce per-token ``values`` to a scalar under ``aggregation`` (see :func:`policy_loss`)."""
-    total = (values * weight).sum()
+    sums = (values * weight).sum(dim=1)
     if aggregation == "token-mean":
-        return total / weight.sum().clamp(min=1.0)
-    per_sequence = weight.sum(dim=1)
-    n_sequences = (per_sequence > 0).sum().clamp(min=1)
+        return sums.sum() / weight.sum().clamp(min=1.0)
+    tokens = weight.sum(dim=1)
+    n_sequences = (tokens > 0).sum().clamp(min=1)
     if aggregation == "dr-grpo":
-        return total / (n_sequences * max_len)
-    return ((values * weight).sum(dim=1) / per_sequence.clamp(min=1.0)).sum() / n_sequences
+        return sums.sum() / (n_sequences * max_len)
+    return (sums / tokens.clamp(min=1.0)).sum() / n_sequences
 
 
 def _token_mean(values: torch.Tensor, weight: torch.Tensor) -> float:
     return float((values.to(weight.dtype) * weight).sum() / weight.sum().clamp(min=1.0))
 
 
-def _check_loss_inputs(logp, old_logp, advantages, mask, ref_logp, beta, eps_low, eps_high, aggregation, max_len) -> None:
+def _check_loss_inputs(logp, old_logp, advantages, mask, ref_logp, beta, eps_low, eps_high, aggregation,
+                       max_len) -> None:
+    """Bad knobs raise the one-line parameter error; mismatched tensor shapes (a caller bug) a ValueError."""
     owner = "policy_loss"
     if aggregation not in AGGREGATIONS:
         raise param_error("aggregation", owner, f"one of {', '.join(AGGREGATIONS)}", aggregation)
@@ -160,4 +165,6 @@ def _check_loss_inputs(logp, old_logp, advantages, mask, ref_logp, beta, eps_low
         if tensor is not None and tensor.shape != logp.shape:
             raise ValueError(f"{owner}: {name} has shape {tuple(tensor.shape)}, logp has {tuple(logp.shape)}")
     if advantages.shape != (logp.shape[0],):
-        raise ValueError(f"{owner}: advantages must be ({logp.shape[0]},), one per sequence; got {tuple(advantages.shape)}")
+        raise ValueError(
+            f"{owner}: advantages must be ({logp.shape[0]},), one per sequence; got {tuple(advantages.shape)}"
+        )

@@ -22,7 +22,7 @@ from typing import Any
 
 from oprd.data.keys import MISSING, lookup
 from oprd.errors import OprdInputError, param_error
-from oprd.rlvr.rewards import majority_cluster
+from oprd.verify import majority_cluster
 from oprd.verify import cluster_answers, is_equivalent
 
 NOISY_LABEL = "<oprd-noisy-label>"
@@ -96,8 +96,9 @@ class OnlineLabelRefiner:
         """Record one visit of ``prompt_id`` and return the label to train with now.
 
         ``answers`` are the extracted final answers of this visit's K rollouts (None where none was found);
-        ``stored`` is the label as given (maybe noisy). Returns ``stored`` unless the refinement condition
-        holds (or a sticky replacement exists).
+        ``stored`` is the label as given (maybe noisy). The majority m is the unique largest equivalence
+        cluster (NONE on ties) and p the share of the K answers in it. Returns ``stored`` unless the
+        refinement condition holds (or a sticky replacement exists).
         """
         key = str(prompt_id)
         history = self._histories.setdefault(key, _History([], []))
@@ -160,11 +161,15 @@ class OnlineLabelRefiner:
             )
         histories: dict[str, _History] = {}
         for key, entry in state.get("prompts", {}).items():
-            majorities, pass_rates = list(entry["majorities"]), [float(p) for p in entry["pass_rates"]]
-            if len(majorities) != len(pass_rates):
-                raise OprdInputError(f"OLR state for prompt {key!r} has {len(majorities)} majorities but "
-                                     f"{len(pass_rates)} pass rates; the checkpoint is corrupt")
-            histories[str(key)] = _History(majorities, pass_rates, entry.get("replacement"))
+            try:
+                history = _History(list(entry["majorities"]), [float(p) for p in entry["pass_rates"]],
+                                   entry.get("replacement"))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                history = None
+            if history is None or len(history.majorities) != len(history.pass_rates):
+                raise OprdInputError(f"OLR state for prompt {key!r} is malformed (it needs equally long 'majorities' "
+                                     "and 'pass_rates' lists); the checkpoint is corrupt, resume from another one")
+            histories[str(key)] = history
         self._histories = histories
         self._last = {}
 
@@ -258,7 +263,8 @@ def noise_metrics(labels: Sequence[str | None], true_answers: Sequence[str], noi
     ``accuracy_noisy`` / ``accuracy_clean`` (mean accuracy vs the truth) and the counts ``n_noisy`` /
     ``n_clean``; a share over an empty subset is left out rather than reported as NaN.
     """
-    if not len(labels) == len(true_answers) == len(noisy) or (accuracies is not None and len(accuracies) != len(labels)):
+    aligned = len(labels) == len(true_answers) == len(noisy)
+    if not aligned or (accuracies is not None and len(accuracies) != len(labels)):
         raise ValueError("noise_metrics: labels, true_answers, noisy (and accuracies) must have one entry per prompt")
     correct = [is_equivalent(label, truth) for label, truth in zip(labels, true_answers)]
     metrics: dict[str, float] = {}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from oprd.errors import OprdInputError
-from oprd.verify import AnswerCluster, cluster_answers, extract_answer, reward_against
+from oprd.verify import extract_answer, majority_cluster, reward_against
 
 RewardFunction = Callable[..., list[float]]
 SelfReward = Callable[[Sequence[Any]], tuple[list[float], Optional[str]]]
@@ -36,8 +36,8 @@ def completion_text(completion: Any) -> str:
         return completion
     if isinstance(completion, Mapping):
         return str(completion.get("content", ""))
-    if isinstance(completion, Sequence) and completion:
-        return completion_text(completion[-1])
+    if isinstance(completion, Sequence):
+        return completion_text(completion[-1]) if completion else ""
     return "" if completion is None else str(completion)
 
 
@@ -84,7 +84,8 @@ class RewardSet:
         weights = [1.0] * len(functions) if weights is None else [float(w) for w in weights]
         if len(weights) != len(functions) or not all(math.isfinite(w) for w in weights):
             raise OprdInputError(
-                f"RewardSet got {len(weights)} weights for {len(functions)} functions; give one finite weight per function"
+                f"RewardSet got {len(weights)} weights for {len(functions)} functions; "
+                "give one finite weight per function"
             )
         self.functions = list(functions)
         self.weights = weights
@@ -123,18 +124,6 @@ def load_reward_function(path: str) -> RewardFunction:
             "f(prompts, completions, **columns) -> list[float]"
         )
     return target
-
-
-def majority_cluster(answers: Sequence[str | None]) -> AnswerCluster | None:
-    """The unique largest cluster of equivalent answers; None when there are no answers or the largest tie.
-
-    The cluster form of :func:`oprd.verify.majority_vote` (same clustering, same tie rule) for callers that
-    also need which samples agree with the majority.
-    """
-    clusters = cluster_answers(answers)
-    if not clusters or (len(clusters) > 1 and clusters[1].size == clusters[0].size):
-        return None
-    return clusters[0]
 
 
 def majority_vote_rewards(completions: Sequence[Any]) -> tuple[list[float], str | None]:

@@ -5,6 +5,6 @@ Importing this package is cheap; math-verify (and sympy) load on the first equiv
 
 from oprd.verify.equivalence import is_equivalent, reward_against
 from oprd.verify.extract import extract_answer
-from oprd.verify.vote import AnswerCluster, cluster_answers, majority_vote
+from oprd.verify.vote import AnswerCluster, cluster_answers, majority_cluster, majority_vote
 
-__all__ = ["extract_answer", "is_equivalent", "reward_against", "cluster_answers", "AnswerCluster", "majority_vote"]
+__all__ = ["extract_answer", "is_equivalent", "reward_against", "cluster_answers", "AnswerCluster", "majority_cluster", "majority_vote"]

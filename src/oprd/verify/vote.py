@@ -44,9 +44,18 @@ def cluster_answers(answers: Sequence[str | None], *, timeout_s: float = 2.0) ->
     return sorted(clusters, key=lambda c: -c.size)
 
 
-def majority_vote(answers: Sequence[str | None], *, timeout_s: float = 2.0) -> str | None:
-    """The representative of the largest cluster; None when there is no answer or the largest clusters tie."""
+def majority_cluster(answers: Sequence[str | None], *, timeout_s: float = 2.0) -> AnswerCluster | None:
+    """The unique largest cluster; None when there is no answer or the largest clusters tie.
+
+    For callers that also need which samples agree with the majority (TTRL rewards, OLR pass rates).
+    """
     clusters = cluster_answers(answers, timeout_s=timeout_s)
     if not clusters or (len(clusters) > 1 and clusters[1].size == clusters[0].size):
         return None
-    return clusters[0].answer
+    return clusters[0]
+
+
+def majority_vote(answers: Sequence[str | None], *, timeout_s: float = 2.0) -> str | None:
+    """The representative of the largest cluster; None when there is no answer or the largest clusters tie."""
+    cluster = majority_cluster(answers, timeout_s=timeout_s)
+    return cluster.answer if cluster else None
