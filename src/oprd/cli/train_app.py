@@ -43,6 +43,12 @@ def train(
     prompt_key: Optional[str] = typer.Option(None, help="Dotted key of the prompt column."),
     answer_key: Optional[str] = typer.Option(None, help="Dotted key of the answer column."),
     id_key: Optional[str] = typer.Option(None, help="Dotted key of the id column."),
+    olr: bool = typer.Option(False, "--olr", help="Online label refinement of labeled rows (specs/olr.md)."),
+    olr_delta: Optional[float] = typer.Option(None, help="OLR: pass-rate slope threshold per visit. [default: 0.05]"),
+    olr_start_epoch: Optional[int] = typer.Option(None, help="OLR: refine after this 0-based epoch. [default: 4]"),
+    olr_window: Optional[int] = typer.Option(None, help="OLR: history length for slope/consistency. [default: full]"),
+    olr_sticky: bool = typer.Option(False, "--olr-sticky", help="OLR: keep a replacement once made."),
+    olr_min_visits: Optional[int] = typer.Option(None, help="OLR: refine once a prompt has this many visits."),
     fsdp: bool = typer.Option(False, "--fsdp", help="Shard the model with FSDP2 under torchrun."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     json_output: bool = typer.Option(False, "--json", help="Print the final metrics as JSON."),
@@ -60,7 +66,9 @@ def train(
             batch_size=batch_size, group_size=group_size, max_new_tokens=max_new_tokens, lr=lr, beta=beta,
             scale=scale, aggregation=aggregation, unlabeled_reward=unlabeled_reward, reward_funcs=reward_func or None,
             generation_backend=generation_backend, logging=logging or None, prompt_key=prompt_key,
-            answer_key=answer_key, id_key=id_key, fsdp=fsdp or None,
+            answer_key=answer_key, id_key=id_key, fsdp=fsdp or None, olr=olr or None, olr_delta=olr_delta,
+            olr_start_epoch=olr_start_epoch, olr_window=olr_window, olr_sticky=olr_sticky or None,
+            olr_min_visits=olr_min_visits,
         )
         resolved = resolve_config(GRPOConfig, config, flags)
         trainer = GRPOTrainer(resolved, progress=not quiet)

@@ -35,6 +35,11 @@ class GRPOConfig:
       eps_low / eps_high: clip range (clip-higher), aggregation: token-mean | seq-mean-token-mean | dr-grpo.
       beta: k3 KL to a frozen copy of the initial policy (0 = no reference model).
       ppo_epochs (mu): passes over each rollout batch; with 1 the ratio is exactly 1.
+    Label refinement (specs/olr.md)
+      olr: refine labels online from the policy's own majority answers; olr_delta (slope threshold per
+      visit, 0.05), olr_start_epoch (refine only after this 0-based epoch, 4), olr_window (history
+      length, None = full), olr_sticky (keep a replacement once made), olr_min_visits (step-based
+      alternative to the epoch rule). Rows from ``oprd data corrupt`` get simulated noise either way.
     Optimisation
       lr (1e-6 for real models), weight_decay, adam_beta1/2, max_grad_norm (1.0), warmup_steps,
       micro_batch_size: sequences per forward/backward (gradient accumulation over the batch).
@@ -77,6 +82,13 @@ class GRPOConfig:
     aggregation: str = "token-mean"
     beta: float = 0.0
     ppo_epochs: int = 1
+
+    olr: bool = False
+    olr_delta: float = 0.05
+    olr_start_epoch: int = 4
+    olr_window: int | None = None
+    olr_sticky: bool = False
+    olr_min_visits: int | None = None
 
     lr: float = 1e-6
     weight_decay: float = 0.0

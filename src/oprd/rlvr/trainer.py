@@ -48,9 +48,7 @@ class GRPOTrainer:
         self.out = Path(config.out)
         self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
                                     answer_key=config.answer_key, id_key=config.id_key)
-        self.components = list(components)
-        if config.unlabeled_reward == "ttrl" and self.data.n_labeled < self.data.n:
-            self.components.insert(0, MajorityVoteLabels())
+        self.components = [*_default_components(config, self.data), *components]
         self.rewards = _reward_set(config)
         checkpoint = resolve_resume(config.resume, self.out)
         if checkpoint:
@@ -427,6 +425,29 @@ def _concat(first: StepBatch, second: StepBatch) -> StepBatch:
         metrics={**second.metrics, **first.metrics}, positions=first.positions + second.positions,
     )
     return merged
+
+
+def _default_components(config: GRPOConfig, data) -> list[StepComponent]:
+    """TTRL for unlabeled rows; noise simulation / OLR for labeled rows when the data or config asks."""
+    components: list[StepComponent] = []
+    if config.unlabeled_reward == "ttrl" and data.n_labeled < data.n:
+        components.append(MajorityVoteLabels())
+    has_noise = any(row.get("noise") is not None for row in data.rows)
+    if config.olr or has_noise:
+        from oprd.rlvr.olr import OnlineLabelRefiner
+        from oprd.rlvr.olr_component import LabelRefinement
+
+        refiner = None
+        if config.olr:
+            refiner = OnlineLabelRefiner(delta=config.olr_delta, start_epoch=config.olr_start_epoch,
+                                         window=config.olr_window, sticky=config.olr_sticky,
+                                         min_visits=config.olr_min_visits)
+            epochs = -(-config.max_steps * config.batch_size // max(data.n, 1))
+            warning = refiner.schedule_warning(epochs)
+            if warning:
+                print(f"warning: {warning}", file=sys.stderr)
+        components.append(LabelRefinement(data.rows, refiner, seed=config.seed))
+    return components
 
 
 def _base_config(config: GRPOConfig):

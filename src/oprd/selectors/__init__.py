@@ -1,0 +1,35 @@
+"""Selection layer: coreset engine, SHIFT and baselines (numbers in, indices out).
+
+Heavy optional packages (faiss, torch, sklearn.cluster) are imported only when a backend or
+selector needs them.
+"""
+
+from oprd.selectors.base import BaseSelector, NotFittedError
+from oprd.selectors.baselines import (
+    KCenterSelector,
+    KMeansSelector,
+    RandomSelector,
+    ScoreSelector,
+    UtilitySelector,
+)
+from oprd.selectors.coreset import CoresetResult, farthest_first, run_coreset, weighted_farthest_first
+from oprd.selectors.registry import SCORE_DESCENDING, SELECTORS
+from oprd.selectors.shift import ShiftSelector, shift_features
+
+__all__ = [
+    "BaseSelector",
+    "CoresetResult",
+    "KCenterSelector",
+    "KMeansSelector",
+    "NotFittedError",
+    "RandomSelector",
+    "SCORE_DESCENDING",
+    "SELECTORS",
+    "ScoreSelector",
+    "ShiftSelector",
+    "UtilitySelector",
+    "farthest_first",
+    "run_coreset",
+    "shift_features",
+    "weighted_farthest_first",
+]

@@ -1,0 +1,70 @@
+"""Distance backends of the coreset engine: numpy (BLAS), faiss (SIMD kernels), torch (CPU/CUDA).
+
+Every backend keeps the greedy loop's O(N) state and answers the same few questions, so the
+driver in :mod:`oprd.selectors.coreset` (tie-break, fill, progress) is written once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any, Protocol
+
+import numpy as np
+
+from oprd.errors import OprdInputError
+
+BACKENDS = ("auto", "numpy", "faiss", "torch")
+
+
+class Backend(Protocol):
+    """What the greedy driver needs from a backend."""
+
+    n: int
+    dim: int
+    sqnorms: np.ndarray  # float32 squared row norms, on the host
+
+    def fold(self, j: int) -> None: ...
+    def best(self) -> tuple[int, float]: ...
+    def above(self, threshold: float) -> np.ndarray: ...
+    def approx_dmin2(self, i: int) -> float: ...
+    def rows64(self, idx: np.ndarray) -> np.ndarray: ...
+    def close(self) -> None: ...
+
+
+def is_torch_tensor(X: Any) -> bool:
+    """True for a torch tensor, without importing torch."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(X, torch.Tensor)
+
+
+def resolve_backend(name: str, X: Any, device: str | None) -> str:
+    """Turn "auto" into a concrete backend: torch for CUDA tensors or a device, else faiss, else numpy."""
+    if name != "auto":
+        _require(name)
+        return name
+    if device is not None or (is_torch_tensor(X) and X.device.type != "cpu"):
+        return "torch"
+    return "faiss" if importlib.util.find_spec("faiss") is not None else "numpy"
+
+
+def make_backend(name: str, X: Any, w2: np.ndarray, chunk_rows: int, device: str | None) -> Backend:
+    """Build a concrete backend over the storage matrix ``X`` with float32 key weights ``w2``."""
+    if name == "torch":
+        from oprd.selectors.backends.torch_backend import TorchBackend
+
+        return TorchBackend(X, w2, chunk_rows, device)
+    if name == "faiss":
+        from oprd.selectors.backends.faiss_backend import FaissBackend
+
+        return FaissBackend(X, w2, chunk_rows)
+    from oprd.selectors.backends.numpy_backend import NumpyBackend
+
+    return NumpyBackend(X, w2, chunk_rows)
+
+
+def _require(name: str) -> None:
+    """Fail early, with the fix, when an optional backend package is missing."""
+    package = {"faiss": "faiss-cpu", "torch": "torch"}.get(name)
+    if package and importlib.util.find_spec(name) is None:
+        raise OprdInputError(f"backend={name!r} needs the {package!r} package; install it or use backend='numpy'.")
