@@ -20,6 +20,7 @@ def evaluate(
     batch_size: int = typer.Option(8, help="Sequences per generation batch."),
     seed: int = typer.Option(0, help="Sampling seed."),
     limit: Optional[int] = typer.Option(None, help="Evaluate only the first N rows."),
+    template: Optional[str] = typer.Option(None, help="User-turn template with {prompt}. [default: reason step by step, \\boxed{}]"),
     prompt_key: str = typer.Option("prompt", help="Dotted key of the prompt column."),
     answer_key: str = typer.Option("answer", help="Dotted key of the answer column."),
     id_key: str = typer.Option("id", help="Dotted key of the id column."),
@@ -34,8 +35,11 @@ def evaluate(
         from oprd.generation import HFGenerator
         from oprd.models import load_model
         from oprd.progress import progress_bar
+        from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
         from oprd.rlvr.evaluate import evaluate as run_eval
 
+        if template is not None and "{prompt}" not in template:
+            raise OprdInputError(f"--template must contain {{prompt}}; got {template!r}")
         if limit is not None and limit < 1:
             raise OprdInputError(f"--limit must be >= 1, got {limit}")
         pool = load_pool(data, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
@@ -45,7 +49,8 @@ def evaluate(
         total = pool.n_labeled * (k + 1)
         with progress_bar("evaluating", total, enabled=not quiet, unit="answers") as advance:
             result = run_eval(HFGenerator(lm, tokenizer), tokenizer, pool, k=k, max_new_tokens=max_new_tokens,
-                              temperature=temperature, batch_size=batch_size, seed=seed, progress=advance)
+                              temperature=temperature, batch_size=batch_size, seed=seed,
+                              template=template or DEFAULT_REASONING_TEMPLATE, progress=advance)
         summary = {"model": model, "data": str(data), **result.as_dict()}
         if json_output:
             print(json.dumps(summary))

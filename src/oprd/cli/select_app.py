@@ -106,3 +106,4 @@ def _run(method, pool_path, config_path, quiet, json_output, out, keys, flags) -
 
 for _name in METHODS:
     app.command(_name)(_make_command(_name))
+from oprd.cli.pivottrace_cmd import register as _register_pivottrace; _register_pivottrace(app)  # noqa: E402

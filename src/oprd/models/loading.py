@@ -59,7 +59,9 @@ def load_model(
     """
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # oprd draws its own progress; keep stderr to one line per event
     path = resolve_model_path(name_or_path)
     if not hasattr(torch, dtype):
         raise OprdInputError(f"unknown dtype {dtype!r}; use float32, bfloat16 or float16")

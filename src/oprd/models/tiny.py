@@ -65,6 +65,9 @@ def build_tiny_model(*, seed: int = 0, num_layers: int = 2, hidden_size: int = 6
 
 def save_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
     """Write the tiny model and tokenizer as an ordinary Hugging Face directory."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     model, tokenizer = build_tiny_model(seed=seed)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

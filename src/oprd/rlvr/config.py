@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 
 from oprd.errors import OprdInputError, param_error
 from oprd.models.builtin import DEFAULT_MODEL
+from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
 SCALES = ("group", "batch", "none")
@@ -22,6 +23,8 @@ class GRPOConfig:
       eval_data: a labeled file for pass@1 during and after training.
       prompt_key / answer_key / id_key: dotted column keys.
     Rollouts
+      template: how a string prompt becomes the user turn (``{prompt}`` is replaced); chat-message
+      prompts are used as given.
       group_size (G, default 8) samples per prompt at ``temperature`` (1.0), up to ``max_new_tokens``.
       generation_backend: hf | vllm (vLLM weights are synced from the policy every step).
     Rewards
@@ -59,6 +62,7 @@ class GRPOConfig:
     out: str = "runs/train"
     resume: str | None = None
 
+    template: str = DEFAULT_REASONING_TEMPLATE
     max_steps: int = 100
     batch_size: int = 8
     group_size: int = 8
@@ -132,6 +136,8 @@ class GRPOConfig:
         if self.beta < 0 or self.lr <= 0 or self.temperature <= 0:
             bad = "beta" if self.beta < 0 else "lr" if self.lr <= 0 else "temperature"
             raise param_error(bad, owner, "> 0 (beta >= 0)", getattr(self, bad))
+        if "{prompt}" not in self.template:
+            raise param_error("template", owner, "a string containing {prompt}", self.template)
         if self.reward_weights is not None and len(self.reward_weights) != len(self.reward_funcs):
             raise OprdInputError(
                 f"reward_weights has {len(self.reward_weights)} values but reward_funcs has {len(self.reward_funcs)}; "

@@ -9,6 +9,7 @@ import numpy as np
 
 from oprd.errors import OprdInputError
 from oprd.generation.base import SamplingConfig
+from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
 
 
 @dataclass
@@ -45,6 +46,7 @@ def evaluate(
     temperature: float = 1.0,
     batch_size: int = 8,
     seed: int = 0,
+    template: str = DEFAULT_REASONING_TEMPLATE,
     progress=None,
 ) -> EvalResult:
     """pass@1 = accuracy of the greedy answer; avg@k = mean accuracy of k samples at ``temperature``."""
@@ -56,7 +58,7 @@ def evaluate(
         raise OprdInputError(f"{pool.path} has no rows with answers; evaluation needs labeled rows")
     if k < 1:
         raise OprdInputError(f"--k must be >= 1, got {k}")
-    prompts = [build_prompt_ids(tokenizer, pool.prompts[i]) for i in labeled]
+    prompts = [build_prompt_ids(tokenizer, pool.prompts[i], template=template) for i in labeled]
     greedy = generator.generate(prompts, SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size,
                                                         seed=seed), progress=progress)
     samples = generator.generate(prompts, SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature, n=k,

@@ -193,7 +193,7 @@ class GRPOTrainer:
         rollouts = []
         self.model.eval()
         for position, row in zip(positions, rows):
-            ids = build_prompt_ids(self.tokenizer, self.data.prompts[row])
+            ids = build_prompt_ids(self.tokenizer, self.data.prompts[row], template=config.template)
             seed = ((config.seed * 1_000_003 + self.step) * 1_009 + round_index) * 100_003 + position
             sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                       top_p=config.top_p, n=config.group_size, seed=seed,
@@ -359,7 +359,8 @@ class GRPOTrainer:
         self.model.eval()
         result = evaluate(self.generator, self.tokenizer, pool, k=self.config.eval_k,
                           max_new_tokens=self.config.eval_max_new_tokens or self.config.max_new_tokens,
-                          batch_size=self.config.generation_batch_size, seed=self.config.seed)
+                          batch_size=self.config.generation_batch_size, seed=self.config.seed,
+                          template=self.config.template)
         return {f"eval/{key}": value for key, value in result.as_dict().items() if key not in ("n", "k")}
 
     def save(self) -> Path | None:

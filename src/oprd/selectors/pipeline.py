@@ -14,7 +14,7 @@ from oprd.features.capture import CaptureConfig
 from oprd.features.pipeline import ExtractionConfig, PoolFeatures, extract_pool_features
 from oprd.generation.base import SamplingConfig
 from oprd.models.builtin import DEFAULT_MODEL
-from oprd.selectors.methods import METHODS, embedding_for, shift_inputs
+from oprd.selectors.methods import EMBEDDINGS, METHODS, embedding_for, shift_inputs
 
 SHIFT_POSITIONS = ("reasoning_start", "reasoning_end", "mean_prompt")
 
@@ -85,13 +85,17 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
 
     Returns None when this process is one shard of a sharded extraction and others are still running.
     """
-    from oprd.selectors.baselines import SELECTORS
+    from oprd.selectors.registry import SELECTORS
 
     if config.method not in METHODS:
         raise OprdInputError(f"unknown selection method {config.method!r}; choose from {', '.join(METHODS)}")
     if pool.n == 0:
         raise OprdInputError(f"the pool {pool.path} has no rows; nothing to select from")
     spec = METHODS[config.method]
+    selector = _build_selector(config, pool.n, SELECTORS)
+    selector._resolve_budget(pool.n)  # reject a bad budget before any rollout is generated
+    if config.method in ("kcenter", "kmeans") and config.embedding not in EMBEDDINGS:
+        raise OprdInputError(f"unknown embedding {config.embedding!r}; choose from {', '.join(EMBEDDINGS)}")
     features = None
     if spec.needs_model:
         features = extract_pool_features(
@@ -100,7 +104,6 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
         )
         if features is None:
             return None
-    selector = _build_selector(config, pool.n, SELECTORS)
     _fit(selector, config, features, pool)
     ranking = np.asarray(selector.ranking_, dtype=np.int64)
     extras = _extras(config, features, ranking, selector)
