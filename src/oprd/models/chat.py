@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-DEFAULT_REASONING_TEMPLATE = "{prompt}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+DEFAULT_REASONING_TEMPLATE = "{prompt}\nPlease reason step by step, and put your final answer within \\boxed{}."
 
 
 def to_messages(prompt: str | list[dict[str, Any]], template: str = DEFAULT_REASONING_TEMPLATE) -> list[dict[str, Any]]:
-    """String prompts are wrapped by ``template`` (must contain ``{prompt}``) into one user turn;
-    chat messages are used as given, since their author already chose the instruction."""
+    """String prompts are wrapped by ``template`` into one user turn (``{prompt}`` is replaced by a
+    plain substitution, so other braces such as ``\\boxed{}`` need no escaping); chat messages are
+    used as given, since their author already chose the instruction."""
     if isinstance(prompt, str):
-        return [{"role": "user", "content": template.format(prompt=prompt)}]
+        return [{"role": "user", "content": template.replace("{prompt}", prompt)}]
     return list(prompt)
 
 
