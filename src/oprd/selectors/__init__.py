@@ -13,18 +13,17 @@ from oprd.selectors.baselines import (
     UtilitySelector,
 )
 from oprd.selectors.coreset import CoresetResult, farthest_first, run_coreset, weighted_farthest_first
-from oprd.selectors.registry import SCORE_DESCENDING, SELECTORS
+from oprd.selectors.registry import SELECTORS
 from oprd.selectors.shift import ShiftSelector, shift_features
 
 __all__ = [
+    "SELECTORS",
     "BaseSelector",
     "CoresetResult",
     "KCenterSelector",
     "KMeansSelector",
     "NotFittedError",
     "RandomSelector",
-    "SCORE_DESCENDING",
-    "SELECTORS",
     "ScoreSelector",
     "ShiftSelector",
     "UtilitySelector",

@@ -23,6 +23,7 @@ class NotFittedError(ValueError, AttributeError):
 class BaseSelector:
     """Budget resolution, fitted-state checks and ``get_support`` for every selector."""
 
+    budget: int | float
     ranking_: np.ndarray
     scores_: np.ndarray
     budget_: int
@@ -46,7 +47,7 @@ class BaseSelector:
 
     def _resolve_budget(self, n: int) -> int:
         """``self.budget`` as an int in [1, n]: an int, or a fraction in (0, 1] rounded up."""
-        return resolve_budget(getattr(self, "budget"), n, type(self).__name__)
+        return resolve_budget(self.budget, n, type(self).__name__)
 
     def _set_selection(self, ranking: np.ndarray, scores: np.ndarray, n: int) -> None:
         """Store the fitted attributes common to every selector."""

@@ -11,10 +11,12 @@ and the rigorous float32 error bound ``E`` on any squared distance (``8 (gamma_d
 ``gamma_d = d u / (1 - d u)``, u = 2^-24, R² the largest squared row norm; it covers both the
 norm expansion and direct ``(x - c)²`` sums, in any order, with a factor 2 to spare). Every row
 whose key could beat row j's lower bound, ``key_i >= k* - E (w_max² + w_j²)`` (plus rounding
-slack), is a candidate. One candidate: it is the true argmax. Several (near ties, duplicates): the
-candidates are re-scored in float64 by :class:`ExactScorer` with the same numpy code for every
-backend, and the best float64 score (lowest index on ties) wins. The true argmax is always among
-each backend's candidates, so all backends pick the same row.
+slack), is a candidate (keys use ``w`` rescaled by a power of two, exactly, so ``w²`` cannot
+overflow). One candidate with a positive lower bound: it is the true argmax. Otherwise (near ties,
+duplicates) the candidates are re-scored in float64 by :class:`ExactScorer` with the same numpy
+code for every backend, and the best float64 score (lowest index on ties) wins. The true argmax is
+always among each backend's candidates, so all backends pick the same row. On typical data a step
+has one to a few candidates; the re-scoring costs O(dim) per cached candidate and new centre.
 
 Fewer distinct rows than the budget: once the best remaining score is exactly 0 (every remaining
 row duplicates a selected one, or has weight 0), the remaining budget is filled by weight
@@ -28,8 +30,9 @@ score is its weight; filled picks score 0.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +52,6 @@ from oprd.selectors.validation import (
 )
 
 _U = 2.0**-24  # float32 unit roundoff
-_CHUNK_BYTES = 4 << 20  # default float32 conversion buffer for float16 storage
 
 Progress = Callable[[int, int], None]
 
@@ -88,7 +90,9 @@ def run_coreset(
         "numpy", "faiss" or "torch".
     dtype: storage precision, None (float32/float16 input kept, others -> float32), "float32" or
         "float16" (half the memory; distances still computed in float32).
-    chunk_rows: rows converted to float32 at a time for float16 storage (default ~4 MB).
+    chunk_rows: rows converted to float32 at a time for float16 storage (default: about 4 MB of
+        float32 for numpy/faiss, which stays in cache; 64 MB for torch, whose per-call threading
+        overhead favours fewer, larger chunks).
     device: torch device, e.g. "cuda"; torch backend only.
     progress: called as ``progress(n_selected, budget)`` after every pick.
     caller: name used in error messages.
@@ -99,8 +103,8 @@ def run_coreset(
     if device is not None and name != "torch":
         raise param_error("device", caller, "None unless backend is 'torch' or 'auto'", device)
     Xs = _as_storage(X, store, name)
-    n, dim = Xs.shape
-    chunk = _check_chunk_rows(chunk_rows, dim, caller)
+    n = Xs.shape[0]
+    chunk = _check_chunk_rows(chunk_rows, caller)
     seeds = check_index_array(seed_indices, n, "seed_indices", caller)
     first = check_index(first, n, "first", caller)
     if first is not None and seeds.size:
@@ -110,7 +114,7 @@ def run_coreset(
     w2 = _key_weights(w)
     engine = make_backend(name, Xs, w2, chunk, device)
     try:
-        r2 = check_row_sqnorms(engine.sqnorms, lambda r: engine.rows64(np.array([r]))[0], "X")
+        r2 = check_row_sqnorms(engine.sqnorms, lambda r: engine.rows32(np.array([r]))[0], "X")
         return _greedy(engine, w, w2, budget, first, seeds, r2, progress)
     finally:
         engine.close()
@@ -165,8 +169,8 @@ def _greedy(
     progress: Progress | None,
 ) -> CoresetResult:
     """The selection loop over a ready backend."""
-    exact = ExactScorer(engine.rows64, w)
     slack = _sqdist_error_bound(engine.dim, r2)
+    exact = ExactScorer(engine.rows32, w, slack)
     w2max = float(w2.max())
     taken = np.zeros(engine.n, dtype=bool)
     taken[seeds] = True
@@ -233,10 +237,10 @@ def _key_weights(w: np.ndarray) -> np.ndarray:
     return (scaled * scaled).astype(np.float32)
 
 
-def _check_chunk_rows(chunk_rows: object, dim: int, caller: str) -> int:
-    """Rows per float32 conversion chunk: given int >= 1, or ~4 MB of float32."""
+def _check_chunk_rows(chunk_rows: object, caller: str) -> int | None:
+    """Rows per float32 conversion chunk: None (the backend's default) or an int >= 1."""
     if chunk_rows is None:
-        return max(1, _CHUNK_BYTES // (4 * dim))
+        return None
     if not is_int(chunk_rows) or int(chunk_rows) < 1:
         raise param_error("chunk_rows", caller, "None or an int >= 1", chunk_rows)
     return int(chunk_rows)

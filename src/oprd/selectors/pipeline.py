@@ -104,7 +104,7 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
         )
         if features is None:
             return None
-    _fit(selector, config, features, pool)
+    _fit(selector, config, features, pool, progress)
     ranking = np.asarray(selector.ranking_, dtype=np.int64)
     extras = _extras(config, features, ranking, selector)
     selection = Selection(config.method, ranking, [pool.ids[i] for i in ranking], np.asarray(selector.scores_),
@@ -130,17 +130,30 @@ def _build_selector(config: SelectionConfig, n: int, registry):
     return cls(config.budget)
 
 
-def _fit(selector, config: SelectionConfig, features: PoolFeatures | None, pool) -> None:
+def _fit(selector, config: SelectionConfig, features: PoolFeatures | None, pool, progress: bool) -> None:
+    from oprd.progress import progress_bar
     from oprd.selectors.shift import shift_features
 
     method = config.method
-    if method == "shift":
-        selector.fit(*shift_inputs(features.states))
+    if method in ("shift", "kcenter"):
+        budget = selector._resolve_budget(pool.n)
+        with progress_bar("selection", budget, enabled=progress, unit="picks") as advance:
+            last = [0]
+
+            def tick(done: int, total: int) -> None:
+                advance(done - last[0])
+                last[0] = done
+
+            if method == "shift":
+                selector.fit(*shift_inputs(features.states), progress=tick)
+            else:
+                texts = lambda: [str(p) for p in pool.prompts]  # noqa: E731
+                selector.fit(embedding_for(config.embedding, features.states, texts), progress=tick)
     elif method == "random":
         selector.fit(np.zeros((pool.n, 1), dtype=np.float32))
     elif method == "utility":
         selector.fit(shift_features(*shift_inputs(features.states))[1])
-    elif method in ("kcenter", "kmeans"):
+    elif method == "kmeans":
         selector.fit(embedding_for(config.embedding, features.states, lambda: [str(p) for p in pool.prompts]))
     else:
         selector.fit(features.scores[METHODS[method].score])

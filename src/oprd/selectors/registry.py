@@ -1,7 +1,7 @@
 """Selector names used by the CLI and manifests, mapped to their classes.
 
 Model-side score methods (qppl, appl, sc-entropy, token-entropy, self-certainty) all select with
-:class:`ScoreSelector`; ``SCORE_DESCENDING`` gives each one's default order from specs/shift.md.
+:class:`ScoreSelector` ("score"), with their ranking direction as its ``descending`` parameter.
 """
 
 from __future__ import annotations
@@ -23,12 +23,4 @@ SELECTORS: dict[str, type[BaseSelector]] = {
     "kcenter": KCenterSelector,
     "kmeans": KMeansSelector,
     "score": ScoreSelector,
-}
-
-SCORE_DESCENDING: dict[str, bool] = {
-    "qppl": True,
-    "appl": True,
-    "sc-entropy": True,
-    "token-entropy": True,
-    "self-certainty": False,
 }

@@ -7,8 +7,8 @@ Every bad hyper-parameter raises the one error shape of :func:`oprd.errors.param
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Integral, Real
-from typing import Callable
 
 import numpy as np
 
@@ -107,18 +107,19 @@ def check_finite_rows(X: np.ndarray, name: str, chunk_rows: int = 8192) -> None:
             raise _nonfinite_error(name, start + int(np.argmin(ok)))
 
 
-def check_row_sqnorms(sqnorms: np.ndarray, row64: Callable[[int], np.ndarray], name: str) -> float:
+def check_row_sqnorms(sqnorms: np.ndarray, row: Callable[[int], np.ndarray], name: str) -> float:
     """Validate rows through their float32 squared norms; return the largest one.
 
+    ``row(i)`` returns row i, read only to tell a NaN/inf from an overflow.
     A NaN/inf in a row makes its norm non-finite; so does a finite row whose squared norm
     overflows float32, which the float32 distance arithmetic could not handle either.
     """
     bad = np.flatnonzero(~np.isfinite(sqnorms))
     if bad.size:
-        row = int(bad[0])
-        if not np.isfinite(row64(row)).all():
-            raise _nonfinite_error(name, row)
-        raise _too_large_error(name, row)
+        bad_row = int(bad[0])
+        if not np.isfinite(row(bad_row)).all():
+            raise _nonfinite_error(name, bad_row)
+        raise _too_large_error(name, bad_row)
     largest = float(sqnorms.max())
     if largest > float(np.finfo(np.float32).max) / 16:
         raise _too_large_error(name, int(np.argmax(sqnorms)))

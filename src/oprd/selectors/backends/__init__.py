@@ -28,7 +28,7 @@ class Backend(Protocol):
     def best(self) -> tuple[int, float]: ...
     def above(self, threshold: float) -> np.ndarray: ...
     def approx_dmin2(self, i: int) -> float: ...
-    def rows64(self, idx: np.ndarray) -> np.ndarray: ...
+    def rows32(self, idx: np.ndarray) -> np.ndarray: ...
     def close(self) -> None: ...
 
 
@@ -48,19 +48,30 @@ def resolve_backend(name: str, X: Any, device: str | None) -> str:
     return "faiss" if importlib.util.find_spec("faiss") is not None else "numpy"
 
 
-def make_backend(name: str, X: Any, w2: np.ndarray, chunk_rows: int, device: str | None) -> Backend:
-    """Build a concrete backend over the storage matrix ``X`` with float32 key weights ``w2``."""
+def make_backend(name: str, X: Any, w2: np.ndarray, chunk_rows: int | None, device: str | None) -> Backend:
+    """Build a concrete backend over the storage matrix ``X`` with float32 key weights ``w2``.
+
+    ``chunk_rows=None`` picks the backend's default: ~4 MB of float32 rows for numpy/faiss (the
+    converted chunk stays in cache), ~64 MB for torch (fewer calls, each with threading overhead).
+    """
+    dim = X.shape[1]
     if name == "torch":
         from oprd.selectors.backends.torch_backend import TorchBackend
 
-        return TorchBackend(X, w2, chunk_rows, device)
+        return TorchBackend(X, w2, chunk_rows or _rows_for(64 << 20, dim), device)
+    rows = chunk_rows or _rows_for(4 << 20, dim)
     if name == "faiss":
         from oprd.selectors.backends.faiss_backend import FaissBackend
 
-        return FaissBackend(X, w2, chunk_rows)
+        return FaissBackend(X, w2, rows)
     from oprd.selectors.backends.numpy_backend import NumpyBackend
 
-    return NumpyBackend(X, w2, chunk_rows)
+    return NumpyBackend(X, w2, rows)
+
+
+def _rows_for(nbytes: int, dim: int) -> int:
+    """Rows of float32 ``dim``-vectors that fit in ``nbytes`` (at least one)."""
+    return max(1, nbytes // (4 * dim))
 
 
 def _require(name: str) -> None:

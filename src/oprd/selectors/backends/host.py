@@ -8,7 +8,7 @@ distances of every row to one centre.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -46,9 +46,9 @@ class HostBackend(ABC):
         """Row ``j`` as a contiguous float32 vector (exact for float16 storage)."""
         return np.ascontiguousarray(self.X[j], dtype=np.float32)
 
-    def rows64(self, idx: np.ndarray) -> np.ndarray:
-        """Float64 copies of the given rows, for the exact tie-break."""
-        return np.asarray(self.X[np.asarray(idx, dtype=np.int64)], dtype=np.float64)
+    def rows32(self, idx: np.ndarray) -> np.ndarray:
+        """Float32 copies of the given rows (exact for float16 storage), for the exact tie-break."""
+        return np.asarray(self.X[np.asarray(idx, dtype=np.int64)], dtype=np.float32)
 
     def fold(self, j: int) -> None:
         """Add row ``j`` as a centre: update ``dmin2`` and the keys; ``j`` is never picked again."""

@@ -8,7 +8,7 @@ no full float32 copy ever exists.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

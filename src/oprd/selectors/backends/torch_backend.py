@@ -9,7 +9,8 @@ holds. float16 rows are converted ``chunk_rows`` at a time into one float32 buff
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -39,35 +40,43 @@ class TorchBackend:
         self._key = torch.empty(self.n, dtype=torch.float32, device=dev)
         self._taken: list[int] = []
         self._sqn = torch.empty(self.n, dtype=torch.float32, device=dev)
-        for a, b, block in self._blocks():
+        for a, b, block in self._blocks(whole=False):
             self._sqn[a:b] = torch.linalg.vecdot(block, block)
         self.sqnorms = self._sqn.cpu().numpy()
 
-    def _blocks(self) -> Iterator[tuple[int, int, Any]]:
-        """Float32 ``(a, b, rows[a:b])`` blocks: the whole matrix, or converted chunks."""
-        if self._buf is None:
+    def _blocks(self, whole: bool) -> Iterator[tuple[int, int, Any]]:
+        """Float32 ``(a, b, rows[a:b])`` blocks.
+
+        A float32 matrix is one block when ``whole`` (for ``mv``, which allocates nothing), else
+        ``chunk_rows`` views (``vecdot`` allocates a block-sized product); float16 is converted
+        chunk by chunk into the buffer.
+        """
+        if self._buf is None and whole:
             yield 0, self.n, self.X
             return
-        for a in range(0, self.n, len(self._buf)):
-            b = min(a + len(self._buf), self.n)
-            block = self._buf[: b - a]
-            block.copy_(self.X[a:b])
-            yield a, b, block
+        for a in range(0, self.n, self.chunk_rows):
+            b = min(a + self.chunk_rows, self.n)
+            if self._buf is None:
+                yield a, b, self.X[a:b]
+            else:
+                block = self._buf[: b - a]
+                block.copy_(self.X[a:b])
+                yield a, b, block
 
     def center32(self, j: int) -> Any:
         """Row ``j`` as a float32 tensor on the device."""
         return self.X[j].to(self._torch.float32)
 
-    def rows64(self, idx: np.ndarray) -> np.ndarray:
-        """Float64 numpy copies of the given rows, for the exact tie-break."""
+    def rows32(self, idx: np.ndarray) -> np.ndarray:
+        """Float32 numpy copies of the given rows, for the exact tie-break."""
         index = self._torch.as_tensor(np.asarray(idx, dtype=np.int64), device=self.X.device)
-        return self.X[index].to(device="cpu", dtype=self._torch.float64).numpy()
+        return self.X[index].to(device="cpu", dtype=self._torch.float32).numpy()
 
     def fold(self, j: int) -> None:
         """Add row ``j`` as a centre: update ``dmin2`` and the keys; ``j`` is never picked again."""
         torch = self._torch
         c = self.center32(j)
-        for a, b, block in self._blocks():
+        for a, b, block in self._blocks(whole=self._use_mv):
             if self._use_mv:
                 torch.mv(block, c, out=self._d2[a:b])
             else:
