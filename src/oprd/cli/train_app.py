@@ -35,7 +35,15 @@ def train(
     beta: Optional[float] = typer.Option(None, help="k3 KL coefficient to the initial policy. [default: 0]"),
     scale: Optional[str] = typer.Option(None, help="Advantage scaling: group | batch | none. [default: group]"),
     aggregation: Optional[str] = typer.Option(None, help="token-mean | seq-mean-token-mean | dr-grpo. [default: token-mean]"),
-    unlabeled_reward: Optional[str] = typer.Option(None, help="Unlabeled rows: ttrl | none. [default: ttrl]"),
+    unlabeled_reward: Optional[str] = typer.Option(
+        None, help="Unlabeled rows: geomin | ttrl | trapo | self-certainty | entropy | none. [default: ttrl]"),
+    unlabeled_option: Optional[list[str]] = typer.Option(
+        None, "--unlabeled-option", help="KEY=VALUE knob of the unlabeled-reward method, e.g. decay=0.8 (repeatable)."),
+    labeled_ratio: Optional[float] = typer.Option(
+        None, help="Share of labeled prompts per batch, from separate pools. [default: natural mix]"),
+    label_fraction: Optional[float] = typer.Option(
+        None, help="Simulation: keep labels on this share of labeled rows, hide the rest (kept for metrics)."),
+    label_seed: Optional[int] = typer.Option(None, help="Seed of --label-fraction's choice. [default: 0]"),
     reward_func: Optional[list[str]] = typer.Option(None, "--reward-func",
                                                     help="Dotted path of a reward function (repeatable)."),
     generation_backend: Optional[str] = typer.Option(None, help="hf | vllm. [default: hf]"),
@@ -50,6 +58,22 @@ def train(
     olr_sticky: bool = typer.Option(False, "--olr-sticky", help="OLR: keep a replacement once made."),
     olr_min_visits: Optional[int] = typer.Option(None, help="OLR: refine once a prompt has this many visits."),
     fsdp: bool = typer.Option(False, "--fsdp", help="Shard the model with FSDP2 under torchrun."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="Distillation teacher: built-in name, HF dir or hub id."),
+    distill: Optional[str] = typer.Option(None, "--distill", help="oprd | opd-top1 | opd-topk | opd-full (specs/oprd.md)."),
+    distill_coef: Optional[float] = typer.Option(None, "--distill-coef", help="Weight mu of the distillation term. [default: 1.0]"),
+    distill_positions: Optional[str] = typer.Option(
+        None, "--distill-positions", help="last_k:K | first_k:K | all | last response tokens. [default: last_k:2000]"),
+    distill_layers: Optional[str] = typer.Option(
+        None, "--distill-layers", help="Student layers: all | last | even | odd | 4,8,12. [default: all]"),
+    distill_layer_map: Optional[str] = typer.Option(
+        None, "--distill-layer-map", help="proportional | identity student->teacher layers. [default: proportional]"),
+    distill_normalize: bool = typer.Option(False, "--distill-normalize", help="OPRD: L2-normalise states first."),
+    distill_topk: Optional[int] = typer.Option(None, "--distill-topk", help="k of opd-topk. [default: 16]"),
+    distill_store_dtype: Optional[str] = typer.Option(
+        None, "--distill-store-dtype", help="Teacher targets: float32 | bfloat16. [default: float32]"),
+    distill_offload: bool = typer.Option(False, "--distill-offload", help="Keep teacher targets on CPU."),
+    bridge: Optional[Path] = typer.Option(None, "--bridge", help="Bridge from `oprd distill fit-bridge` (widths differ)."),
+    reward: Optional[str] = typer.Option(None, "--reward", help="none: no verifiable reward, distillation loss only."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     json_output: bool = typer.Option(False, "--json", help="Print the final metrics as JSON."),
 ) -> None:
@@ -70,6 +94,17 @@ def train(
             olr_start_epoch=olr_start_epoch, olr_window=olr_window, olr_sticky=olr_sticky or None,
             olr_min_visits=olr_min_visits,
         )
+        from oprd.rlvr.semi_supervised import parse_option_flags
+
+        flags.update(unlabeled_options=parse_option_flags(unlabeled_option) if unlabeled_option else None,
+                     labeled_ratio=labeled_ratio, label_fraction=label_fraction, label_seed=label_seed)
+        from oprd.rlvr.distill_options import reward_funcs_flag
+
+        flags.update(teacher=teacher, distill=distill, distill_coef=distill_coef, distill_positions=distill_positions,
+                     distill_layers=distill_layers, distill_layer_map=distill_layer_map,
+                     distill_normalize=distill_normalize or None, distill_topk=distill_topk,
+                     distill_store_dtype=distill_store_dtype, distill_offload=distill_offload or None,
+                     bridge=str(bridge) if bridge else None, reward_funcs=reward_funcs_flag(reward, reward_func))
         resolved = resolve_config(GRPOConfig, config, flags)
         trainer = GRPOTrainer(resolved, progress=not quiet)
         metrics = trainer.train()

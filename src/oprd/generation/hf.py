@@ -32,7 +32,7 @@ class HFGenerator:
         results: dict[tuple[int, int], Rollout] = {}
         for start in range(0, len(jobs), sampling.batch_size):
             batch = jobs[start : start + sampling.batch_size]
-            torch.manual_seed(sampling.seed * 1_000_003 + start)
+            torch.manual_seed((sampling.seed * 1_000_003 + start) % (1 << 63))
             for job, rollout in zip(batch, self._generate_batch([prompts[p] for p, _ in batch], sampling, eos_ids)):
                 rollout.prompt_index, rollout.sample_index = job
                 results[job] = rollout

@@ -10,7 +10,7 @@ from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
 SCALES = ("group", "batch", "none")
-UNLABELED_REWARDS = ("ttrl", "none")
+UNLABELED_REWARDS = ("geomin", "ttrl", "trapo", "self-certainty", "entropy", "none")
 
 
 @dataclass
@@ -31,6 +31,13 @@ class GRPOConfig:
       reward_funcs: dotted paths of TRL-style callables f(prompts, completions, **columns) -> list[float];
       default the verifier accuracy reward. reward_weights: one weight per function.
       unlabeled_reward: how rows without answers are rewarded (ttrl = majority vote; none = skipped).
+    Semi-supervised (specs/geomin.md, rlvr/semi_supervised.py)
+      unlabeled_reward also takes geomin (majority labels weighted by the hidden-state prior), trapo
+      (majority labels on trajectory-matched prompts), self-certainty, entropy (label-free rewards).
+      unlabeled_options: that method's knobs (GeoMinOptions / TraPOOptions fields), e.g. {decay: 0.8}.
+      labeled_ratio: share of labeled prompts in every batch, drawn from the two pools separately
+      (None = the data's natural mix). label_fraction / label_seed: simulation; keep the labels of
+      this seeded share of labeled rows, train the rest as unlabeled (true answers kept for metrics).
     Advantages and loss
       scale: group | batch | none (Dr.GRPO). eps: added to the std.
       dynamic_sampling: drop zero-variance groups and refill the batch (up to max_refill_rounds).
@@ -43,6 +50,13 @@ class GRPOConfig:
       visit, 0.05), olr_start_epoch (refine only after this 0-based epoch, 4), olr_window (history
       length, None = full), olr_sticky (keep a replacement once made), olr_min_visits (step-based
       alternative to the epoch rule). Rows from ``oprd data corrupt`` get simulated noise either way.
+    Distillation (specs/oprd.md)
+      teacher: model to distil from; distill: oprd | opd-top1 | opd-topk | opd-full; distill_coef (mu, 1.0)
+      weights the term added to the GRPO loss, or trained alone with reward_funcs [none] (``--reward none``).
+      distill_positions (last_k:2000 | first_k:K | all | last), distill_layers (all | last | even | odd |
+      list), distill_layer_map (proportional | identity), distill_normalize (L2-normalise states first),
+      distill_topk (16), distill_store_dtype (float32 | bfloat16 teacher targets), distill_offload (keep
+      teacher targets on CPU), bridge (an ``oprd distill fit-bridge`` file, needed when widths differ).
     Optimisation
       lr (1e-6 for real models), weight_decay, adam_beta1/2, max_grad_norm (1.0), warmup_steps,
       micro_batch_size: sequences per forward/backward (gradient accumulation over the batch).
@@ -75,6 +89,10 @@ class GRPOConfig:
     reward_funcs: list[str] = field(default_factory=lambda: ["oprd.rlvr.rewards:accuracy_reward"])
     reward_weights: list[float] | None = None
     unlabeled_reward: str = "ttrl"
+    unlabeled_options: dict = field(default_factory=dict)
+    labeled_ratio: float | None = None
+    label_fraction: float | None = None
+    label_seed: int = 0
 
     scale: str = "group"
     eps: float = 1e-4
@@ -93,6 +111,18 @@ class GRPOConfig:
     olr_window: int | None = None
     olr_sticky: bool = False
     olr_min_visits: int | None = None
+
+    teacher: str | None = None
+    distill: str | None = None
+    distill_coef: float = 1.0
+    distill_positions: str = "last_k:2000"
+    distill_layers: str | list[int] = "all"
+    distill_layer_map: str = "proportional"
+    distill_normalize: bool = False
+    distill_topk: int = 16
+    distill_store_dtype: str = "float32"
+    distill_offload: bool = False
+    bridge: str | None = None
 
     lr: float = 1e-6
     weight_decay: float = 0.0
@@ -128,6 +158,14 @@ class GRPOConfig:
             raise param_error("aggregation", owner, f"one of {', '.join(AGGREGATIONS)}", self.aggregation)
         if self.unlabeled_reward not in UNLABELED_REWARDS:
             raise param_error("unlabeled_reward", owner, f"one of {', '.join(UNLABELED_REWARDS)}", self.unlabeled_reward)
+        if self.label_fraction is not None and not 0.0 < self.label_fraction <= 1.0:
+            raise param_error("label_fraction", owner, "a float in (0, 1] (the share of labeled rows that keep their label)",
+                              self.label_fraction)
+        if self.labeled_ratio is not None and not 0.0 <= self.labeled_ratio <= 1.0:
+            raise param_error("labeled_ratio", owner, "a float in [0, 1] or None (natural mix)", self.labeled_ratio)
+        from oprd.rlvr.semi_supervised import method_options
+
+        method_options(self.unlabeled_reward, self.unlabeled_options)
         if self.generation_backend not in ("hf", "vllm"):
             raise param_error("generation_backend", owner, "hf or vllm", self.generation_backend)
         for name in ("eps_low", "eps_high"):
@@ -148,6 +186,9 @@ class GRPOConfig:
             raise param_error("logging", owner, "a list of tensorboard, wandb, trackio", bad_loggers)
         if self.dynamic_sampling and self.max_refill_rounds < 0:
             raise param_error("max_refill_rounds", owner, "an int >= 0", self.max_refill_rounds)
+        from oprd.rlvr.distill_options import validate_distill
+
+        validate_distill(self)
         return self
 
 

@@ -40,8 +40,12 @@ class TrainData:
 
 
 def load_train_data(*, selected: str | None = None, data: str | None = None, prompt_key: str = "prompt",
-                    answer_key: str = "answer", id_key: str = "id") -> TrainData:
-    """Read ``--selected DIR`` (checking its manifest and pool hash) or ``--data FILE``."""
+                    answer_key: str = "answer", id_key: str = "id", label_fraction: float | None = None,
+                    label_seed: int = 0) -> TrainData:
+    """Read ``--selected DIR`` (checking its manifest and pool hash) or ``--data FILE``.
+
+    With ``label_fraction``, only that share of the labeled rows keeps its label (:func:`hide_labels`).
+    """
     from oprd.data import load_pool
 
     if data is not None:
@@ -51,7 +55,45 @@ def load_train_data(*, selected: str | None = None, data: str | None = None, pro
         result = _from_selected(Path(selected))
     if result.n == 0:
         raise OprdInputError(f"{result.source} has no usable rows to train on")
+    if label_fraction is not None:
+        result = hide_labels(result, label_fraction, seed=label_seed, answer_key=answer_key)
     return result
+
+
+def hide_labels(data: TrainData, fraction: float, *, seed: int = 0, answer_key: str = "answer") -> TrainData:
+    """Semi-supervised simulation: a seeded ``fraction`` of the labeled rows keeps its label.
+
+    The other labeled rows train as unlabeled: their answer is removed from the row (so reward
+    functions cannot read it through ``answer_key``) and kept as ``hidden_answer`` for diagnostics.
+    At least one row stays labeled; the input is not modified.
+    """
+    import numpy as np
+
+    if not 0.0 < fraction <= 1.0:
+        raise OprdInputError(f"--label-fraction must be in (0, 1]; got {fraction}")
+    labeled = [i for i, answer in enumerate(data.answers) if answer is not None]
+    if not labeled:
+        raise OprdInputError(f"--label-fraction hides some labels, but {data.source} has no labeled rows; "
+                             "pass a file with answers (--answer-key names the column)")
+    keep = max(1, round(fraction * len(labeled)))
+    kept = set(np.random.default_rng(seed).permutation(labeled)[:keep].tolist())
+    answers, rows = list(data.answers), list(data.rows)
+    for i in labeled:
+        if i not in kept:
+            rows[i] = {**_without_key(rows[i], answer_key), "hidden_answer": answers[i]}
+            answers[i] = None
+    return TrainData(data.ids, data.prompts, answers, rows, data.source, data.sha256)
+
+
+def _without_key(row: dict[str, Any], key: str) -> dict[str, Any]:
+    """A copy of ``row`` without the (possibly dotted) ``key``; nested dicts on the path are copied."""
+    if key in row or "." not in key:
+        return {k: v for k, v in row.items() if k != key}
+    head, rest = key.split(".", 1)
+    inner = row.get(head)
+    if not isinstance(inner, dict):
+        return dict(row)
+    return {**row, head: _without_key(inner, rest)}
 
 
 def _from_selected(directory: Path) -> TrainData:

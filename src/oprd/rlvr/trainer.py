@@ -47,7 +47,8 @@ class GRPOTrainer:
         self.progress = progress and self.dist.is_main
         self.out = Path(config.out)
         self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
-                                    answer_key=config.answer_key, id_key=config.id_key)
+                                    answer_key=config.answer_key, id_key=config.id_key,
+                                    label_fraction=config.label_fraction, label_seed=config.label_seed)
         self.components = [*_default_components(config, self.data), *components]
         self.rewards = _reward_set(config)
         checkpoint = resolve_resume(config.resume, self.out)
@@ -66,6 +67,10 @@ class GRPOTrainer:
         from oprd.rlvr.sampler import EpochSampler
 
         self.sampler = EpochSampler(self.data.n, seed=config.seed)
+        if config.labeled_ratio is not None:  # two pools at a fixed labeled share (rlvr/mixed_sampler.py)
+            from oprd.rlvr.mixed_sampler import MixedSampler
+
+            self.sampler = MixedSampler.from_answers(self.data.answers, config.labeled_ratio, seed=config.seed)
         self.step = 0
         if checkpoint:
             self._restore(checkpoint)
@@ -134,6 +139,10 @@ class GRPOTrainer:
         """One GRPO step on ``batch_size`` prompts (global); returns its metrics."""
         import torch
 
+        if self.rewards is None:
+            from oprd.rlvr.component_step import component_only_step
+
+            return component_only_step(self)
         config = self.config
         batch = self._collect_batch()
         hidden_or_old = config.ppo_epochs > 1 or self.hidden_layers
@@ -194,7 +203,7 @@ class GRPOTrainer:
         self.model.eval()
         for position, row in zip(positions, rows):
             ids = build_prompt_ids(self.tokenizer, self.data.prompts[row], template=config.template)
-            seed = ((config.seed * 1_000_003 + self.step) * 1_009 + round_index) * 100_003 + position
+            seed = _rollout_seed(config.seed, self.step, round_index, position)
             sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                       top_p=config.top_p, n=config.group_size, seed=seed,
                                       batch_size=min(config.generation_batch_size, config.group_size))
@@ -208,12 +217,17 @@ class GRPOTrainer:
             component.assign_labels(batch)
         batch.weights = [w if label is not None else 0.0 for w, label in zip(batch.weights, batch.labels)]
         self._score(batch)
+        for component in self.components:  # self-rewards read the policy's token distributions (rlvr/self_rewards.py)
+            if hasattr(component, "rescore_unlabeled"):
+                component.rescore_unlabeled(batch, self.model, self.tokenizer.pad_token_id)
         return batch
 
     def _score(self, batch: StepBatch) -> None:
         """Rewards of every rollout from the reward functions, with ``answer`` = this visit's label."""
         import torch
 
+        if self.rewards is None:
+            return
         g = batch.group_size
         completions = [r.text for r in batch.rollouts]
         prompts = [p for p in batch.prompts for _ in range(g)]
@@ -385,6 +399,15 @@ class GRPOTrainer:
         return yaml.safe_dump(asdict(self.config), sort_keys=False)
 
 
+def _rollout_seed(seed: int, step: int, round_index: int, position: int) -> int:
+    """A 31-bit sampling seed that depends only on (run seed, step, refill round, global position),
+    so rollouts are the same whatever the number of processes and after a resume."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{seed}:{step}:{round_index}:{position}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") >> 1
+
+
 def _share(aggregation: str, mask, n_tokens: float, n_seqs: float) -> float:
     """Weight of one micro-batch's aggregated loss in the global batch loss."""
     if aggregation == "token-mean":
@@ -433,6 +456,9 @@ def _default_components(config: GRPOConfig, data) -> list[StepComponent]:
     components: list[StepComponent] = []
     if config.unlabeled_reward == "ttrl" and data.n_labeled < data.n:
         components.append(MajorityVoteLabels())
+    from oprd.rlvr.semi_supervised import unlabeled_components
+
+    components.extend(unlabeled_components(config, data))  # geomin | trapo | self-rewards, pseudo-label audit
     has_noise = any(row.get("noise") is not None for row in data.rows)
     if config.olr or has_noise:
         from oprd.rlvr.olr import OnlineLabelRefiner
@@ -448,6 +474,10 @@ def _default_components(config: GRPOConfig, data) -> list[StepComponent]:
             if warning:
                 print(f"warning: {warning}", file=sys.stderr)
         components.append(LabelRefinement(data.rows, refiner, seed=config.seed))
+    if config.distill:
+        from oprd.rlvr.distill_component import DistillComponent
+
+        components.append(DistillComponent.from_config(config))  # OPRD / OPD against --teacher (specs/oprd.md)
     return components
 
 
@@ -461,7 +491,10 @@ def _base_config(config: GRPOConfig):
 
 
 def _reward_set(config: GRPOConfig):
+    from oprd.rlvr.distill_options import rewards_off
     from oprd.rlvr.rewards import RewardSet, load_reward_function
 
+    if rewards_off(config):
+        return None  # reward_funcs [none]: only component losses train (component_step)
     functions = [load_reward_function(path) for path in config.reward_funcs]
     return RewardSet(functions, config.reward_weights)

@@ -1,0 +1,142 @@
+"""OPRD and the OPD baselines as a trainer component: teacher targets once per step, loss per micro-batch.
+
+After the rollouts of a step (``shape_advantages``), the frozen teacher reads all of them once and
+keeps only its targets (selected layers/positions for OPRD, final states for OPD), in bf16 and on
+CPU if asked. Each micro-batch's ``extra_loss`` runs the student and returns ``coef * loss``; the
+trainer adds it to the GRPO loss, or trains on it alone with ``reward_funcs: [none]``. For OPRD the
+student runs its decoder body only, so no logits are computed for this term.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from oprd.distill.batching import stack_rows
+from oprd.distill.bridge import BridgeModels
+from oprd.distill.compat import DistillPlan, check_token_distillation, plan_representation
+from oprd.distill.losses import representation_loss
+from oprd.distill.opd import opd_loss, student_topk
+from oprd.distill.positions import parse_positions
+from oprd.distill.states import gather_states
+from oprd.distill.teacher import Teacher
+from oprd.rlvr.components import MicroBatch, StepBatch, StepComponent
+from oprd.rlvr.config import GRPOConfig
+from oprd.rlvr.policy import TokenBatch, decoder_and_head, token_logprobs
+
+
+class DistillComponent(StepComponent):
+    """``--distill oprd | opd-top1 | opd-topk | opd-full`` against ``--teacher``, weighted by ``--distill-coef``."""
+
+    def __init__(self, kind: str, teacher: Teacher, *, plan: DistillPlan | None = None, coef: float = 1.0,
+                 positions: str = "last_k:2000", temperature: float = 1.0, topk: int = 16,
+                 normalize: bool = False) -> None:
+        """``plan`` (layer pairs, bridge) is required for ``oprd``; :meth:`from_config` checks and builds it."""
+        self.kind = kind
+        self.name = "oprd" if kind == "oprd" else "opd"
+        self.teacher = teacher
+        self.plan = plan
+        self.bridge = plan.bridge.to(teacher.device) if plan is not None and plan.bridge is not None else None
+        self.coef = float(coef)
+        self.spec = parse_positions(positions)
+        self.temperature = temperature
+        self.topk = topk
+        self.normalize = normalize
+        self._targets: dict[int, torch.Tensor] = {}
+        self._rollouts: list = []
+
+    @classmethod
+    def from_config(cls, config: GRPOConfig) -> "DistillComponent":
+        """Load the teacher and check it against the student (depth, width, bridge, tokenizer) in one line."""
+        from transformers import AutoConfig
+
+        from oprd.models.loading import load_model, load_tokenizer, resolve_model_path
+
+        student = AutoConfig.from_pretrained(resolve_model_path(config.model), trust_remote_code=config.trust_remote_code)
+        student_tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+        model, tokenizer = load_model(config.teacher, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
+        teacher = Teacher(model, tokenizer, student_tokenizer=student_tokenizer, template=config.template,
+                          store_dtype=config.distill_store_dtype, offload=config.distill_offload,
+                          batch_size=config.micro_batch_size)
+        plan = None
+        if config.distill == "oprd":
+            models = BridgeModels(config.model, config.teacher, int(student.hidden_size), teacher.width,
+                                  int(student.num_hidden_layers), teacher.depth)
+            plan = plan_representation(models, config.distill_layers, layer_map=config.distill_layer_map,
+                                       bridge_path=config.bridge)
+        else:
+            teacher_vocab = model.get_output_embeddings().weight.shape[0]
+            check_token_distillation(teacher.shares_tokens, int(student.vocab_size), int(teacher_vocab))
+        return cls(config.distill, teacher, plan=plan, coef=config.distill_coef, positions=config.distill_positions,
+                   temperature=config.temperature, topk=config.distill_topk, normalize=config.distill_normalize)
+
+    # ------------------------------------------------------------------------------ teacher pass
+    def shape_advantages(self, batch: StepBatch) -> None:
+        """Run the teacher once over the step's rollouts and keep its targets, keyed by rollout."""
+        prompts = [batch.prompts[i // batch.group_size] for i in range(len(batch.rollouts))]
+        sequences = self.teacher.sequences(batch.rollouts, prompts)
+        if self.kind == "oprd":
+            project = self.bridge.project_teacher if self.bridge else None
+            targets = self.teacher.states(sequences, self.plan.teacher_layers, self.spec, project=project)
+        else:
+            targets = self.teacher.final_states(sequences)
+        self._rollouts = list(batch.rollouts)  # keeps the ids below valid for this step
+        self._targets = {id(r): t for r, t in zip(self._rollouts, targets)}
+
+    # ------------------------------------------------------------------------------- student loss
+    def extra_loss(self, model, micro: MicroBatch):
+        targets = [self._targets[id(r)] for r in micro.rollouts]
+        if self.kind == "oprd":
+            result = self._representation(model, micro, targets)
+        else:
+            result = self._token_distillation(model, micro, targets)
+        if result is None:
+            return None
+        loss, stats = result
+        return self.coef * loss, {"loss": float(loss.detach()), **stats}
+
+    def _representation(self, model, micro: MicroBatch, targets: list[torch.Tensor]):
+        tokens: TokenBatch = micro.token_batch
+        device = tokens.input_ids.device
+        starts = torch.tensor([len(r.prompt_ids) for r in micro.rollouts], device=device)
+        lengths = torch.tensor([len(r.response_ids) for r in micro.rollouts], device=device)
+        columns = max(max(self.spec.count(len(r.response_ids)) for r in micro.rollouts), max(t.shape[1] for t in targets))
+        if columns == 0:
+            return None
+        index, valid_student = self.spec.select(starts, lengths, columns=columns)
+        teacher_states, valid_teacher = stack_rows([t.to(device) for t in targets], columns,
+                                                   suffix=self.spec.suffix_aligned)
+        states = gather_states(model, tokens.input_ids, tokens.attention_mask, self.plan.student_layers, index)
+        if self.bridge is not None:
+            states = self.bridge.project_student(states)
+        loss, cosine = representation_loss(states, teacher_states.float(), valid_student * valid_teacher.to(device),
+                                           normalize=self.normalize or self.bridge is not None)
+        return loss, {"cosine": float(cosine)}
+
+    def _token_distillation(self, model, micro: MicroBatch, targets: list[torch.Tensor]):
+        tokens: TokenBatch = micro.token_batch
+        width = tokens.targets.shape[1]
+        final = torch.zeros((len(targets), width, targets[0].shape[-1]), dtype=targets[0].dtype)
+        for row, target in enumerate(targets):
+            final[row, : target.shape[0]] = target.cpu()
+        if self.kind == "opd-top1":
+            student = micro.logp if micro.logp is not None else token_logprobs(model, tokens, temperature=self.temperature)
+            teacher = torch.log_softmax(self.teacher.logits(final) / self.temperature, dim=-1)
+            teacher = teacher.gather(-1, tokens.targets.unsqueeze(-1).to(teacher.device)).squeeze(-1)
+            loss, kl = opd_loss(student, teacher, tokens.mask, kind="top1")
+        else:
+            student = _student_logits(model, tokens) / self.temperature
+            if self.kind == "opd-topk" and self.topk < student.shape[-1]:
+                teacher = self.teacher.logits(final, student_topk(student, self.topk)) / self.temperature
+                loss, kl = opd_loss(student, teacher, tokens.mask, kind="topk", k=self.topk)
+            else:  # full, or top-k with k >= |V| (the same sum)
+                teacher = self.teacher.logits(final) / self.temperature
+                loss, kl = opd_loss(student, teacher, tokens.mask, kind="full")
+        return loss, {"reverse_kl": float(kl)}
+
+
+def _student_logits(model, tokens: TokenBatch) -> torch.Tensor:
+    """(B, R, V) float logits at the positions that predict response tokens (with gradient)."""
+    body, head = decoder_and_head(model)
+    hidden = body(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask, use_cache=False).last_hidden_state
+    rows = torch.arange(hidden.shape[0], device=hidden.device).unsqueeze(1)
+    return head(hidden[rows, tokens.predict_at]).float()
