@@ -59,5 +59,14 @@ def test_select_shift_cli_on_real_problems(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"] == "smollm2-135m-instruct" and len(manifest["ids"]) == 4
-    assert manifest["scores"][0] == max(manifest["scores"])  # first pick = highest utility, scored by q
+    # The first pick is the item of highest utility q (later picks score q * dmin, which may exceed it):
+    # the utility baseline on the same cached features ranks by q alone.
+    top = CliRunner().invoke(select_app.app, ["utility", "--pool", str(pool), "--budget", "12", "--max-new-tokens", "32",
+                                              "--out", str(tmp_path / "util"), "--quiet",
+                                              "--cache-dir", str(tmp_path / "cache")])
+    assert top.exit_code == 0, top.output
+    utility = json.loads((tmp_path / "util" / "manifest.json").read_text())
+    assert manifest["indices"][0] == utility["indices"][0]
+    assert manifest["scores"][0] == pytest.approx(max(utility["scores"]))
+    assert all(s > 0 for s in manifest["scores"])
     assert 0.0 <= manifest["truncated_share_selected"] <= 1.0
