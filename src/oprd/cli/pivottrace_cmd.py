@@ -8,91 +8,125 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from oprd.cli.errors import handle_errors
 
-SCORE_HELP = "density | count | lexical | consistency | token-entropy | self-certainty"
+PoolOpt = Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/pivottrace]")]
+ProbesOpt = Annotated[Optional[int], typer.Option(
+    "--probes", help="Probes to annotate. [default: max(64, 2% of the pool), at most the pool]")]
+LabelsOpt = Annotated[Optional[Path], typer.Option(
+    "--probe-labels", help="JSONL of {id, answer} for probes without a pool answer (fill probes_to_label.jsonl).")]
+TauLoOpt = Annotated[Optional[float], typer.Option(
+    "--tau-lo", help="Annotate while the smoothed probe pass rate is <= this. [default: 0.5]")]
+TauHiOpt = Annotated[Optional[float], typer.Option(
+    "--tau-hi", help="Discard where the smoothed probe pass rate is >= this. [default: 0.9]")]
+FractionsOpt = Annotated[Optional[str], typer.Option(
+    "--fractions", help="Fixed annotate,discard shares such as 0.293,0.421 (implies --calib fractions).")]
+ScoreOpt = Annotated[Optional[str], typer.Option(
+    "--score", help="density | count | lexical | consistency | token-entropy | self-certainty. [default: density]")]
+CalibOpt = Annotated[Optional[str], typer.Option(
+    "--calib", help="threshold | pseudo_label | fractions. [default: threshold]")]
+KOpt = Annotated[Optional[int], typer.Option("--k", help="Trajectories per prompt, scores averaged. [default: 1]")]
+SamplesOpt = Annotated[Optional[int], typer.Option(
+    "--probe-samples", help="Rollouts per probe at temperature 1.0. [default: 8]")]
+AnnotateCapOpt = Annotated[Optional[float], typer.Option("--max-annotate-frac", help="Cap on the annotated share.")]
+DiscardCapOpt = Annotated[Optional[float], typer.Option("--max-discard-frac", help="Cap on the discarded share.")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
+TokensOpt = Annotated[Optional[int], typer.Option(
+    "--max-new-tokens", help="Max new tokens per rollout. [default: 512]")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per generation batch. [default: 8]")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Sampling and probe-choice seed. [default: 0]")]
+PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]
+AnswerKeyOpt = Annotated[str, typer.Option("--answer-key", help="Dotted key of the answer column (may be missing).")]
+IdKeyOpt = Annotated[str, typer.Option("--id-key", help="Dotted key of the id column (row number if missing).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")]
+CacheOpt = Annotated[Optional[str], typer.Option(
+    "--cache-dir", help="Rollout and signal cache. [default: $OPRD_CACHE/pivottrace]")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
 
 
 def pivottrace(
-    pool: Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/pivottrace]")] = None,
-    probes: Annotated[Optional[int], typer.Option("--probes", help="Probes to annotate. [default: max(64, 2% of pool), capped at the pool]")] = None,
-    probe_labels: Annotated[Optional[Path], typer.Option("--probe-labels", help="JSONL of {id, answer} for probes without a pool answer (fill probes_to_label.jsonl).")] = None,
-    tau_lo: Annotated[Optional[float], typer.Option("--tau-lo", help="Annotate while smoothed pass rate <= this. [default: 0.5]")] = None,
-    tau_hi: Annotated[Optional[float], typer.Option("--tau-hi", help="Discard where smoothed pass rate >= this. [default: 0.9]")] = None,
-    fractions: Annotated[Optional[str], typer.Option("--fractions", help="Fixed annotate,discard shares, e.g. 0.293,0.421 (implies --calib fractions).")] = None,
-    score: Annotated[Optional[str], typer.Option("--score", help=f"Uncertainty score: {SCORE_HELP}. [default: density]")] = None,
-    calib: Annotated[Optional[str], typer.Option("--calib", help="threshold | pseudo_label | fractions. [default: threshold]")] = None,
-    k: Annotated[Optional[int], typer.Option("--k", help="Trajectories per prompt (pivot scores are averaged). [default: 1]")] = None,
-    probe_samples: Annotated[Optional[int], typer.Option("--probe-samples", help="Rollouts per probe at temperature 1.0. [default: 8]")] = None,
-    max_annotate_frac: Annotated[Optional[float], typer.Option("--max-annotate-frac", help="Cap on the annotated share.")] = None,
-    max_discard_frac: Annotated[Optional[float], typer.Option("--max-discard-frac", help="Cap on the discarded share.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")] = None,
-    max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Max new tokens per rollout. [default: 512]")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per generation batch. [default: 8]")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling and probe-choice seed. [default: 0]")] = None,
-    prompt_key: Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")] = "prompt",
-    answer_key: Annotated[str, typer.Option("--answer-key", help="Dotted key of the answer column (may be missing).")] = "answer",
-    id_key: Annotated[str, typer.Option("--id-key", help="Dotted key of the id column (row number if missing).")] = "id",
-    config: Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")] = None,
-    cache_dir: Annotated[Optional[str], typer.Option("--cache-dir", help="Rollout/signal cache dir. [default: $OPRD_CACHE/pivottrace]")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")] = False,
+    ctx: typer.Context,
+    pool: PoolOpt,
+    out: OutOpt = None,
+    probes: ProbesOpt = None,
+    probe_labels: LabelsOpt = None,
+    tau_lo: TauLoOpt = None,
+    tau_hi: TauHiOpt = None,
+    fractions: FractionsOpt = None,
+    score: ScoreOpt = None,
+    calib: CalibOpt = None,
+    k: KOpt = None,
+    probe_samples: SamplesOpt = None,
+    max_annotate_frac: AnnotateCapOpt = None,
+    max_discard_frac: DiscardCapOpt = None,
+    model: ModelOpt = None,
+    max_new_tokens: TokensOpt = None,
+    batch_size: BatchOpt = None,
+    seed: SeedOpt = None,
+    prompt_key: PromptKeyOpt = "prompt",
+    answer_key: AnswerKeyOpt = "answer",
+    id_key: IdKeyOpt = "id",
+    config: ConfigOpt = None,
+    cache_dir: CacheOpt = None,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+    trust_remote_code: TrustOpt = False,
 ) -> None:
-    """PivotTrace: rank by attention-pivot uncertainty, calibrate on annotated probes, route every item."""
+    """PivotTrace: rank by attention-pivot uncertainty, calibrate on annotated probes, route every item.
+
+    Without gold answers for the probes it writes probes_to_label.jsonl and prints the command to continue.
+    """
     with handle_errors():
-        flags: dict[str, Any] = dict(
+        from oprd.cli.options import resolve_config
+        from oprd.data import load_pool
+        from oprd.selectors.pivottrace_pipeline import PivotTraceConfig, ProbeRequest, run_pivottrace
+
+        flags = dict(
             probes=probes, tau_lo=tau_lo, tau_hi=tau_hi, fractions=_parse_fractions(fractions), score=score,
             calib=calib or ("fractions" if fractions is not None else None), k=k, probe_samples=probe_samples,
             max_annotate_frac=max_annotate_frac, max_discard_frac=max_discard_frac, model=model,
             max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, cache_dir=cache_dir,
             trust_remote_code=trust_remote_code or None,
         )
-        given = [("--probes", probes), ("--tau-lo", tau_lo), ("--tau-hi", tau_hi), ("--fractions", fractions),
-                 ("--score", score), ("--calib", calib), ("--k", k), ("--probe-samples", probe_samples),
-                 ("--max-annotate-frac", max_annotate_frac), ("--max-discard-frac", max_discard_frac),
-                 ("--model", model), ("--max-new-tokens", max_new_tokens), ("--batch-size", batch_size),
-                 ("--seed", seed), ("--prompt-key", None if prompt_key == "prompt" else prompt_key),
-                 ("--answer-key", None if answer_key == "answer" else answer_key),
-                 ("--id-key", None if id_key == "id" else id_key), ("--config", config), ("--cache-dir", cache_dir)]
-        _run(pool, out or Path("runs/pivottrace"), probe_labels, config, flags, (prompt_key, answer_key, id_key),
-             given + [("--trust-remote-code", True if trust_remote_code else None), ("--quiet", True if quiet else None)],
-             json_output, quiet)
-
-
-def _run(pool_path: Path, out: Path, probe_labels, config_path, flags, keys, given, json_output: bool, quiet: bool) -> None:
-    from oprd.cli.options import resolve_config
-    from oprd.data import load_pool
-    from oprd.selectors.pivottrace_pipeline import PivotTraceConfig, ProbeRequest, run_pivottrace
-
-    config = resolve_config(PivotTraceConfig, config_path, flags)
-    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2])
-    result = run_pivottrace(pool, config, out_dir=out, probe_labels=probe_labels, progress=not quiet)
-    if isinstance(result, ProbeRequest):
-        command = _continue_command(pool_path, out, given, result.path)
-        if json_output:
-            typer.echo(json.dumps({"status": "needs_labels", "out": str(out), "probes_file": str(result.path),
-                                   "n_to_label": len(result.ids), "continue": command}))
+        resolved = resolve_config(PivotTraceConfig, config, flags)
+        out_dir = out or Path("runs/pivottrace")
+        data = load_pool(pool, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
+        result = run_pivottrace(data, resolved, out_dir=out_dir, probe_labels=probe_labels, progress=not quiet)
+        if isinstance(result, ProbeRequest):
+            _report_request(result, _continue_command(ctx, out_dir, result.path), out_dir, json_output)
         else:
-            typer.echo(f"{len(result.ids)} probes need gold answers: fill \"answer\" in {result.path}, then run:")
-            typer.echo(command)
-        return
-    counts = {name: result.selector.cuts_[f"n_{name}"] for name in ("annotate", "weak", "discard")}
+            _report_triage(result, resolved, data.n, out_dir, json_output)
+
+
+def _report_request(request, command: str, out: Path, json_output: bool) -> None:
     if json_output:
-        typer.echo(json.dumps({"status": "done", "out": str(out), "method": "pivottrace", "n_pool": pool.n,
+        typer.echo(json.dumps({"status": "needs_labels", "out": str(out), "probes_file": str(request.path),
+                               "n_to_label": len(request.ids), "continue": command}))
+        return
+    typer.echo(f"{len(request.ids)} probes need gold answers: fill \"answer\" in {request.path}, then run:")
+    typer.echo(command)
+
+
+def _report_triage(triage, config, n_pool: int, out: Path, json_output: bool) -> None:
+    selector = triage.selector
+    counts = {name: selector.cuts_[f"n_{name}"] for name in ("annotate", "weak", "discard")}
+    mean_rate = float(selector.probe_pass_rates_.mean())
+    if json_output:
+        typer.echo(json.dumps({"status": "done", "out": str(out), "method": "pivottrace", "n_pool": n_pool,
                                "score": config.score, "calib": config.calib, "buckets": counts,
-                               "n_probes": len(result.selector.probes_),
-                               "probe_pass_rate": float(result.selector.probe_pass_rates_.mean())}))
-    else:
-        typer.echo(f"triaged {pool.n} items with pivottrace ({config.score}, {config.calib}) -> {out}")
-        typer.echo("  ".join(f"{name}: {count}" for name, count in counts.items())
-                   + f"  (probes: {len(result.selector.probes_)}, mean pass rate "
-                   f"{result.selector.probe_pass_rates_.mean():.2f})")
+                               "n_probes": len(selector.probes_), "probe_pass_rate": mean_rate}))
+        return
+    typer.echo(f"triaged {n_pool} items with pivottrace ({config.score}, {config.calib}) -> {out}")
+    typer.echo("  ".join(f"{name}: {count}" for name, count in counts.items())
+               + f"  (probes: {len(selector.probes_)}, mean probe pass rate {mean_rate:.2f})")
 
 
 def _parse_fractions(text: str | None) -> list[float] | None:
@@ -110,15 +144,26 @@ def _parse_fractions(text: str | None) -> list[float] | None:
     return values
 
 
-def _continue_command(pool: Path, out: Path, given: list[tuple[str, Any]], labels: Path) -> str:
-    """The same command with the labels file added (flags that were given, in a fixed order)."""
-    argv = ["oprd-select", "pivottrace", "--pool", str(pool), "--out", str(out)]
-    for flag, value in given:
+def _continue_command(ctx: typer.Context, out: Path, labels: Path) -> str:
+    """This command as typed (options given on the command line, in declaration order) plus the labels file."""
+    argv = ["oprd-select", "pivottrace"]
+    for param in ctx.command.params:
+        if param.name == "probe_labels" or _source(ctx, param.name) != "COMMANDLINE":
+            continue
+        value = ctx.params[param.name]
         if value is True:
-            argv.append(flag)
-        elif value is not None:
-            argv += [flag, str(value)]
+            argv.append(param.opts[0])
+        elif value is not False:
+            argv += [param.opts[0], str(value)]
+    if "--out" not in argv:
+        argv += ["--out", str(out)]
     return shlex.join(argv + ["--probe-labels", str(labels)])
+
+
+def _source(ctx: typer.Context, name: str) -> str:
+    """Where a parameter's value came from (COMMANDLINE, DEFAULT, ...), by name across click versions."""
+    source = ctx.get_parameter_source(name)
+    return source.name if source is not None else "DEFAULT"
 
 
 def register(app: typer.Typer) -> None:
