@@ -13,8 +13,10 @@ from typing import Annotated, Optional
 import typer
 
 from oprd.cli.errors import handle_errors
+from oprd.cli.pool_options import (
+    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
+)
 
-PoolOpt = Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/pivottrace]")]
 ProbesOpt = Annotated[Optional[int], typer.Option(
     "--probes", help="Probes to annotate. [default: max(64, 2% of the pool), at most the pool]")]
@@ -35,21 +37,12 @@ SamplesOpt = Annotated[Optional[int], typer.Option(
     "--probe-samples", help="Rollouts per probe at temperature 1.0. [default: 8]")]
 AnnotateCapOpt = Annotated[Optional[float], typer.Option("--max-annotate-frac", help="Cap on the annotated share.")]
 DiscardCapOpt = Annotated[Optional[float], typer.Option("--max-discard-frac", help="Cap on the discarded share.")]
-ModelOpt = Annotated[Optional[str], typer.Option(
-    "--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
 TokensOpt = Annotated[Optional[int], typer.Option(
     "--max-new-tokens", help="Max new tokens per rollout. [default: 512]")]
 BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per generation batch. [default: 8]")]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Sampling and probe-choice seed. [default: 0]")]
-PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]
-AnswerKeyOpt = Annotated[str, typer.Option("--answer-key", help="Dotted key of the answer column (may be missing).")]
-IdKeyOpt = Annotated[str, typer.Option("--id-key", help="Dotted key of the id column (row number if missing).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")]
 CacheOpt = Annotated[Optional[str], typer.Option(
     "--cache-dir", help="Rollout and signal cache. [default: $OPRD_CACHE/pivottrace]")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
-TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
 
 
 def pivottrace(

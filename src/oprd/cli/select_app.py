@@ -10,6 +10,9 @@ from typing import Annotated, Optional
 import typer
 
 from oprd.cli.errors import handle_errors
+from oprd.cli.pool_options import (
+    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
+)
 from oprd.selectors.methods import EMBEDDINGS, METHODS
 
 app = typer.Typer(
@@ -19,27 +22,18 @@ app = typer.Typer(
     add_completion=False,
 )
 
-PoolOpt = Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")]
 BudgetOpt = Annotated[Optional[str], typer.Option(help="Rows to select: an int, or a fraction of the pool in (0, 1]. [default: 0.1]")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/<method>-<budget>]")]
-ModelOpt = Annotated[Optional[str], typer.Option(help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
 LayersOpt = Annotated[Optional[str], typer.Option(help="all | last_k:K | comma list of hidden_states indices. [default: all]")]
 TokensOpt = Annotated[Optional[int], typer.Option(help="Max new tokens of the greedy rollout. [default: 512]")]
 BatchOpt = Annotated[Optional[int], typer.Option(help="Sequences per generation/capture batch. [default: 8]")]
 BackendOpt = Annotated[Optional[str], typer.Option(help="Coreset backend: auto | numpy | faiss | torch. [default: auto]")]
 GenOpt = Annotated[Optional[str], typer.Option(help="Rollout backend: hf | vllm. [default: hf]")]
 SeedOpt = Annotated[Optional[int], typer.Option(help="Seed (random baseline, sampled answers). [default: 0]")]
-KeyOpt = Annotated[str, typer.Option(help="Dotted key of the prompt column.")]
-AnswerKeyOpt = Annotated[str, typer.Option(help="Dotted key of the answer column (may be missing).")]
-IdKeyOpt = Annotated[str, typer.Option(help="Dotted key of the id column (row number if missing).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")]
 EmbeddingOpt = Annotated[Optional[str], typer.Option(help=f"kcenter/kmeans space: {' | '.join(EMBEDDINGS)}. [default: phi]")]
 ShardsOpt = Annotated[Optional[int], typer.Option(help="Split extraction into this many shards. [default: torchrun world size or 1]")]
 ShardOpt = Annotated[Optional[int], typer.Option(help="Which shard this process extracts. [default: torchrun rank or 0]")]
 CacheOpt = Annotated[Optional[str], typer.Option(help="Feature cache dir. [default: $OPRD_CACHE/features]")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
-TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
 
 
 def _make_command(method: str):
@@ -55,7 +49,7 @@ def _make_command(method: str):
         generation_backend: GenOpt = None,
         seed: SeedOpt = None,
         embedding: EmbeddingOpt = None,
-        prompt_key: KeyOpt = "prompt",
+        prompt_key: PromptKeyOpt = "prompt",
         answer_key: AnswerKeyOpt = "answer",
         id_key: IdKeyOpt = "id",
         config: ConfigOpt = None,

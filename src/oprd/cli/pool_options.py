@@ -1,0 +1,19 @@
+"""Option types shared by every ``oprd-select`` command that reads a pool and runs a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+PoolOpt = Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
+PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]
+AnswerKeyOpt = Annotated[str, typer.Option("--answer-key", help="Dotted key of the answer column (may be missing).")]
+IdKeyOpt = Annotated[str, typer.Option("--id-key", help="Dotted key of the id column (row number if missing).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
