@@ -18,7 +18,8 @@ def vllm_available() -> bool:
 class VLLMGenerator:
     """Generate with a ``vllm.LLM`` engine built from a model directory or given ready-made.
 
-    ``gpu_memory_utilization`` defaults low (0.3) so the engine can share a GPU with training.
+    ``gpu_memory_utilization`` defaults low (0.3) so the engine can share a GPU (or, on vLLM's CPU
+    backend, the machine's RAM) with training; ``engine_kwargs`` go to ``vllm.LLM`` as they are.
     """
 
     def __init__(self, model_path: str | None = None, *, llm=None, dtype: str = "auto", seed: int = 0,
@@ -33,15 +34,12 @@ class VLLMGenerator:
 
             if model_path is None:
                 raise OprdInputError("VLLMGenerator needs a model path or a ready vllm.LLM")
-            kwargs = dict(model=model_path, dtype=dtype, seed=seed, **engine_kwargs)
-            try:
-                import torch
-
-                if torch.cuda.is_available():
-                    kwargs["gpu_memory_utilization"] = gpu_memory_utilization
-            except ImportError:
-                pass
-            llm = LLM(**kwargs)
+            # On the CPU backend gpu_memory_utilization is the fraction of RAM the engine reserves
+            # (vLLM's own default, 0.92, fails beside a training process), so it is passed there too.
+            # Log-probabilities are taken after temperature and top-p, as the HF backend's are.
+            kwargs = dict(model=model_path, dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
+                          logprobs_mode="processed_logprobs")
+            llm = LLM(**{**kwargs, **engine_kwargs})
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()
 
