@@ -6,37 +6,55 @@ from oprd.generation.vllm_backend import VLLMGenerator
 
 
 class SyncedVLLMGenerator(VLLMGenerator):
-    """A ``VLLMGenerator`` built from the policy's initial weights that can reload updated ones.
+    """A ``VLLMGenerator`` built from the policy's current weights that can reload updated ones.
 
-    The engine starts from a snapshot of the policy (saved once to ``<out>/vllm-init``) and
-    ``sync_weights`` streams the current parameters into the engine's model with its own
-    ``load_weights``, so no file is written per step.
+    The engine starts from a snapshot of the policy (saved to ``<out>/vllm-init`` each time, since
+    after a resume the policy holds the checkpoint's weights) and ``sync_weights`` streams the
+    current parameters into the running engine, so no file is written per step. ``engine_kwargs``
+    go to ``vllm.LLM`` as they are.
     """
 
-    def __init__(self, model, config) -> None:
+    def __init__(self, model, config, **engine_kwargs) -> None:
         from pathlib import Path
 
-        snapshot = Path(config.out) / "vllm-init"
-        if not (snapshot / "config.json").is_file():
-            model.save_pretrained(snapshot)
         from oprd.models.loading import load_tokenizer
 
+        snapshot = Path(config.out) / "vllm-init"
+        model.save_pretrained(snapshot)
         load_tokenizer(config.model).save_pretrained(snapshot)
-        super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype)
+        engine_kwargs.setdefault("worker_extension_cls", f"{WeightSyncWorker.__module__}.{WeightSyncWorker.__name__}")
+        super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype, **engine_kwargs)
         self.policy = model
 
     def sync_weights(self) -> None:
-        """Copy the policy's current parameters into the running engine."""
-        params = [(name, tensor.detach()) for name, tensor in self.policy.state_dict().items()]
-        engine = self.llm.llm_engine
-        if hasattr(self.llm, "collective_rpc"):
-            self.llm.collective_rpc(_load_into_worker, args=(params,))
-            engine.reset_prefix_cache() if hasattr(engine, "reset_prefix_cache") else None
-            return
-        runner = engine.model_executor.driver_worker.model_runner
-        runner.model.load_weights(params)
+        """Copy the policy's current parameters into the running engine and drop its prefix cache.
+
+        The engine runs in separate processes and its RPC carries no tensors, so the parameters go
+        as one safetensors blob in the engine's dtype. ``named_parameters`` lists a tied
+        embedding once, under the name vLLM's loader expects.
+        """
+        from safetensors.torch import save
+
+        dtype = self.llm.model_config.dtype
+        tensors = {name: param.detach().to("cpu", dtype).contiguous() for name, param in self.policy.named_parameters()}
+        self.llm.collective_rpc("oprd_load_weights", args=(save(tensors),))
+        # Cached KV blocks were computed with the old weights.
+        self.llm.reset_prefix_cache()
 
 
-def _load_into_worker(worker, params) -> None:
-    """Runs inside each vLLM worker: load named tensors into its model."""
-    worker.model_runner.model.load_weights(params)
+class WeightSyncWorker:
+    """Mixed into each vLLM worker (``worker_extension_cls``) so ``collective_rpc`` can call it."""
+
+    def oprd_load_weights(self, blob: bytes) -> None:
+        """Load a safetensors blob with vLLM's in-place reload, which also redoes per-layer weight
+        processing (the CPU backend keeps packed copies of linear and LM-head weights).
+
+        A tied LM head receives no weight of its own, so the reload leaves its packed copy at the
+        old embedding; it is processed again here from the (shared, updated) embedding.
+        """
+        from safetensors.torch import load
+
+        self.reload_weights(weights_iterator=iter(load(blob).items()))
+        head = getattr(self.model_runner.get_model(), "lm_head", None)
+        if getattr(self.model_config.hf_text_config, "tie_word_embeddings", False) and hasattr(head, "quant_method"):
+            head.quant_method.process_weights_after_loading(head)
