@@ -14,15 +14,6 @@ from oprd.features.attention_signal import default_attention_layers, effective_w
 from oprd.generation import Rollout
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny matrices gain nothing from threads, and spinning threads crawl on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def eager_and_sdpa():
     """The same tiny weights with eager attention (the reference) and with the default kernel."""

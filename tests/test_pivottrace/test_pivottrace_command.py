@@ -4,21 +4,12 @@ import json
 import shlex
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from oprd.cli.select_app import app
 from oprd.generation.hf import HFGenerator
 
 POOL = [{"id": f"q{i}", "prompt": f"What is {i} + {i}?"} for i in range(10)]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
