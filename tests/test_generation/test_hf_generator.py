@@ -91,3 +91,23 @@ def test_vllm_backend_without_vllm_says_how_to_install(monkeypatch):
     monkeypatch.setattr(backend, "vllm_available", lambda: False)
     with pytest.raises(OprdInputError, match=r"pip install 'oprd\[vllm\]'"):
         backend.VLLMGenerator("some/model")
+
+
+def test_prompt_seeds_make_rollouts_independent_of_batch_mates(tiny, prompts):
+    generator = HFGenerator(*tiny)
+    seeds = [11, 22, 33]
+    together = generator.generate(prompts, SamplingConfig(max_new_tokens=8, temperature=1.0, n=2, batch_size=6,
+                                                           prompt_seeds=seeds))
+    alone = [generator.generate([p], SamplingConfig(max_new_tokens=8, temperature=1.0, n=2, batch_size=1,
+                                                    prompt_seeds=[s]))
+             for p, s in zip(prompts, seeds)]
+    assert [r.response_ids for r in together] == [r.response_ids for group in alone for r in group]
+    assert together[0].response_ids != together[1].response_ids  # samples of one prompt have their own streams
+    reseeded = generator.generate(prompts, SamplingConfig(max_new_tokens=8, temperature=1.0, n=2, prompt_seeds=[12, 22, 33]))
+    assert reseeded[0].response_ids != together[0].response_ids
+    assert [r.response_ids for r in reseeded[2:]] == [r.response_ids for r in together[2:]]
+
+
+def test_prompt_seeds_need_one_seed_per_prompt(tiny, prompts):
+    with pytest.raises(OprdInputError, match="prompt_seeds"):
+        HFGenerator(*tiny).generate(prompts, SamplingConfig(temperature=1.0, prompt_seeds=[1, 2]))

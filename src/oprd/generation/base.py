@@ -33,7 +33,12 @@ class Rollout:
 
 @dataclass
 class SamplingConfig:
-    """How to sample. ``temperature == 0`` means greedy decoding (then ``top_p`` is ignored)."""
+    """How to sample. ``temperature == 0`` means greedy decoding (then ``top_p`` is ignored).
+
+    ``prompt_seeds`` (one per prompt) gives every sample its own random stream, derived from its
+    prompt's seed and its sample index, so a rollout is the same whichever prompts share its batch
+    (up to float differences from padding); without it one ``seed`` drives each whole batch.
+    """
 
     max_new_tokens: int = 512
     temperature: float = 0.0
@@ -43,6 +48,7 @@ class SamplingConfig:
     batch_size: int = 8
     return_logprobs: bool = False
     stop_token_ids: list[int] = field(default_factory=list)
+    prompt_seeds: list[int] | None = None
 
     def validate(self) -> "SamplingConfig":
         """Reject out-of-range values with the project's one error shape."""
@@ -60,6 +66,12 @@ class SamplingConfig:
         if self.n > 1 and self.temperature == 0:
             raise param_error("temperature", owner, "> 0 when n > 1 (greedy samples are identical)", self.temperature)
         return self
+
+    def check_prompt_seeds(self, n_prompts: int) -> None:
+        """``prompt_seeds``, when given, must hold one seed per prompt."""
+        if self.prompt_seeds is not None and len(self.prompt_seeds) != n_prompts:
+            raise param_error("prompt_seeds", "SamplingConfig", f"one seed per prompt ({n_prompts})",
+                              f"{len(self.prompt_seeds)} seeds")
 
 
 Progress = Callable[[int], None]

@@ -49,15 +49,20 @@ class VLLMGenerator:
         from vllm import SamplingParams
 
         sampling.validate()
-        params = SamplingParams(
-            n=sampling.n,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
-            max_tokens=sampling.max_new_tokens,
-            seed=sampling.seed,
-            logprobs=0 if sampling.return_logprobs else None,
-            stop_token_ids=list(sampling.stop_token_ids) or None,
-        )
+        sampling.check_prompt_seeds(len(prompts))
+        seeds = sampling.prompt_seeds if sampling.prompt_seeds is not None else [sampling.seed] * len(prompts)
+        params = [  # a seeded request draws from its own generator, whatever else shares the engine step
+            SamplingParams(
+                n=sampling.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+                max_tokens=sampling.max_new_tokens,
+                seed=int(seed),
+                logprobs=0 if sampling.return_logprobs else None,
+                stop_token_ids=list(sampling.stop_token_ids) or None,
+            )
+            for seed in seeds
+        ]
         requests = [{"prompt_token_ids": list(ids)} for ids in prompts]
         outputs = self.llm.generate(requests, params, use_tqdm=False)
         rollouts = []

@@ -199,15 +199,13 @@ class GRPOTrainer:
         offset = round_index * 1_000_000  # refill rounds get positions after the main batch's
         positions = [offset + i for i in range(self.dist.rank, len(picks), self.dist.world_size)]
         rows = [picks[i - offset][0] for i in positions]
-        rollouts = []
         self.model.eval()
-        for position, row in zip(positions, rows):
-            ids = build_prompt_ids(self.tokenizer, self.data.prompts[row], template=config.template)
-            seed = _rollout_seed(config.seed, self.step, round_index, position)
-            sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                                      top_p=config.top_p, n=config.group_size, seed=seed,
-                                      batch_size=min(config.generation_batch_size, config.group_size))
-            rollouts.extend(self.generator.generate([ids], sampling))
+        prompt_ids = [build_prompt_ids(self.tokenizer, self.data.prompts[row], template=config.template) for row in rows]
+        seeds = [_rollout_seed(config.seed, self.step, round_index, position) for position in positions]
+        sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                                  top_p=config.top_p, n=config.group_size, seed=seeds[0] if seeds else 0,
+                                  prompt_seeds=seeds, batch_size=config.generation_batch_size)
+        rollouts = self.generator.generate(prompt_ids, sampling) if rows else []
         batch = StepBatch(rows=rows, ids=[self.data.ids[r] for r in rows], epochs=[picks[i - offset][1] for i in positions],
                           prompts=[self.data.prompts[r] for r in rows], gold=[self.data.answers[r] for r in rows],
                           rollouts=rollouts, group_size=config.group_size, positions=positions)
