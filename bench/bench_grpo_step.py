@@ -11,9 +11,10 @@ optimizer step per rollout batch. Completions have a fixed length: ``min_new_tok
 Gradient checkpointing is off in both (TRL turns it on by default; ``--trl-gradient-checkpointing``
 turns it back on for TRL).
 
-What still differs, by design of each framework: oprd calls ``generate`` once per prompt (G
-sequences), TRL once for the whole batch; TRL's fused LM head scores every position on the CPU
-(prompt tokens too; only completion tokens on Triton devices), oprd only the completion tokens.
+Both call ``generate`` once for the whole batch (oprd gives every sequence its own seeded stream,
+``oprd.generation.row_sampler``, so its rollouts do not depend on the batch). What still differs by
+design: TRL's fused LM head scores every position on the CPU (prompt tokens too; only completion
+tokens on Triton devices), oprd only the completion tokens.
 
 Each framework runs in its own fresh subprocess: one warm-up step, then ``--repeats`` measured
 steps (median time). A step is everything from drawing prompts to the optimizer update: generation,

@@ -27,6 +27,8 @@ class GRPOConfig:
       prompts are used as given.
       group_size (G, default 8) samples per prompt at ``temperature`` (1.0), up to ``max_new_tokens``.
       generation_backend: hf | vllm (vLLM weights are synced from the policy every step).
+      generation_batch_size: sequences per HF ``generate`` call; a step's prompts share calls, and each
+      sequence samples from its own seeded stream, so rollouts do not depend on process count or batch.
     Rewards
       reward_funcs: dotted paths of TRL-style callables f(prompts, completions, **columns) -> list[float];
       default the verifier accuracy reward. reward_weights: one weight per function.
