@@ -134,6 +134,9 @@ def test_resume_from_a_checkpoint_of_another_model_is_refused(tmp_path):
         ({"reward_funcs": ["no.such.module:f"]}, "no.such.module"),
         ({"data": None}, "exactly one of --selected"),
         ({"unlabeled_reward": "magic"}, "'unlabeled_reward' parameter"),
+        ({"vllm_options": {"max_model_len": 512}}, "add --generation-backend vllm"),
+        ({"generation_backend": "vllm", "vllm_options": {"seed": 3}}, "may not set seed"),
+        ({"generation_backend": "vllm", "vllm_options": ["enforce_eager"]}, "'vllm_options' parameter"),
     ],
 )
 def test_bad_configs_fail_with_one_clear_message(tmp_path, overrides, message):

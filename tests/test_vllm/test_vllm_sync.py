@@ -14,9 +14,9 @@ from oprd.generation import HFGenerator, SamplingConfig  # noqa: E402
 from oprd.models import DEFAULT_MODEL, build_prompt_ids, load_model  # noqa: E402
 from oprd.rlvr.config import GRPOConfig  # noqa: E402
 from oprd.rlvr.vllm_sync import SyncedVLLMGenerator  # noqa: E402
+from vllm_helpers import ENGINE, engine_logprobs, hf_logprobs  # noqa: E402
 
 pytestmark = pytest.mark.integration
-ENGINE = dict(enforce_eager=True, max_model_len=512, kv_cache_memory_bytes=256 << 20)
 COMPLETION = "The sky looks blue because air molecules scatter short blue wavelengths of sunlight more than red ones."
 
 
@@ -45,22 +45,6 @@ def texts(policy):
     return prompt, tokenizer.encode(COMPLETION, add_special_tokens=False)
 
 
-def _hf_logprobs(model, prompt: list[int], completion: list[int]) -> torch.Tensor:
-    with torch.no_grad():
-        logits = model(torch.tensor([prompt + completion])).logits[0, len(prompt) - 1 : -1].float()
-    return logits.log_softmax(-1).gather(-1, torch.tensor(completion).unsqueeze(-1)).squeeze(-1)
-
-
-def _engine_logprobs(generator, prompt: list[int], completion: list[int]) -> torch.Tensor:
-    """The engine's log-probabilities of a fixed completion, read as prompt log-probabilities."""
-    from vllm import SamplingParams
-
-    ids = prompt + completion
-    output = generator.llm.generate([{"prompt_token_ids": ids}], SamplingParams(max_tokens=1, prompt_logprobs=0),
-                                    use_tqdm=False)[0]
-    return torch.tensor([output.prompt_logprobs[i][ids[i]].logprob for i in range(len(prompt), len(ids))])
-
-
 def _training_step(model, prompt: list[int], completion: list[int]) -> None:
     """One AdamW step on the completion's negative log-likelihood, large enough to move every
     log-probability visibly."""
@@ -76,7 +60,7 @@ def _training_step(model, prompt: list[int], completion: list[int]) -> None:
 
 def test_engine_starts_from_the_policy(engine, policy, texts):
     model, _ = policy
-    gap = (_engine_logprobs(engine, *texts) - _hf_logprobs(model, *texts)).abs()
+    gap = (engine_logprobs(engine, *texts) - hf_logprobs(model, *texts)).abs()
     assert gap.max().item() < 1e-3, gap
 
 
@@ -85,17 +69,17 @@ def test_sync_after_a_training_step_reaches_the_engine(engine, policy, texts):
     prompt, completion = texts
     greedy = SamplingConfig(max_new_tokens=24, return_logprobs=True)
     engine.generate([prompt], greedy)  # fills the prefix cache with the prompt under the old weights
-    old = _hf_logprobs(model, prompt, completion)
+    old = hf_logprobs(model, prompt, completion)
     _training_step(model, prompt, completion)
-    new = _hf_logprobs(model, prompt, completion)
+    new = hf_logprobs(model, prompt, completion)
     assert (new - old).abs().mean().item() > 0.5
     engine.sync_weights()
-    synced = _engine_logprobs(engine, prompt, completion)
+    synced = engine_logprobs(engine, prompt, completion)
     assert (synced - new).abs().max().item() < 1e-3, (synced - new).abs()
     assert (synced - old).abs().mean().item() > 0.5
     # Rollouts after the sync (prefix cache dropped) are the updated policy's.
     ours = engine.generate([prompt], greedy)[0]
     theirs = HFGenerator(model, tokenizer).generate([prompt], greedy)[0]
     assert ours.response_ids == theirs.response_ids, (ours.text, theirs.text)
-    gap = (torch.tensor(ours.logprobs) - _hf_logprobs(model, prompt, ours.response_ids)).abs()
+    gap = (torch.tensor(ours.logprobs) - hf_logprobs(model, prompt, ours.response_ids)).abs()
     assert gap.max().item() < 1e-3, gap

@@ -47,6 +47,8 @@ def train(
     reward_func: Optional[list[str]] = typer.Option(None, "--reward-func",
                                                     help="Dotted path of a reward function (repeatable)."),
     generation_backend: Optional[str] = typer.Option(None, help="hf | vllm. [default: hf]"),
+    vllm_option: Optional[list[str]] = typer.Option(
+        None, "--vllm-option", help="KEY=VALUE keyword of vllm.LLM, e.g. gpu_memory_utilization=0.4 (repeatable)."),
     logging: Optional[list[str]] = typer.Option(None, "--logging", help="tensorboard | wandb | trackio (repeatable)."),
     prompt_key: Optional[str] = typer.Option(None, help="Dotted key of the prompt column."),
     answer_key: Optional[str] = typer.Option(None, help="Dotted key of the answer column."),
@@ -96,6 +98,8 @@ def train(
         )
         from oprd.rlvr.semi_supervised import parse_option_flags
 
+        flags.update(vllm_options=parse_option_flags(vllm_option, flag="--vllm-option",
+                                                     example="gpu_memory_utilization=0.4") if vllm_option else None)
         flags.update(unlabeled_options=parse_option_flags(unlabeled_option) if unlabeled_option else None,
                      labeled_ratio=labeled_ratio, label_fraction=label_fraction, label_seed=label_seed)
         from oprd.rlvr.distill_options import reward_funcs_flag

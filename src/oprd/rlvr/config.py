@@ -27,6 +27,8 @@ class GRPOConfig:
       prompts are used as given.
       group_size (G, default 8) samples per prompt at ``temperature`` (1.0), up to ``max_new_tokens``.
       generation_backend: hf | vllm (vLLM weights are synced from the policy every step).
+      vllm_options: keyword arguments for ``vllm.LLM`` (e.g. {gpu_memory_utilization: 0.4,
+      max_model_len: 4096, enforce_eager: true}); the model path, dtype and seed come from this config.
       generation_batch_size: sequences per HF ``generate`` call; a step's prompts share calls, and each
       sequence samples from its own seeded stream, so rollouts do not depend on process count or batch.
     Rewards
@@ -87,6 +89,7 @@ class GRPOConfig:
     top_p: float = 1.0
     generation_backend: str = "hf"
     generation_batch_size: int = 64
+    vllm_options: dict = field(default_factory=dict)
 
     reward_funcs: list[str] = field(default_factory=lambda: ["oprd.rlvr.rewards:accuracy_reward"])
     reward_weights: list[float] | None = None
@@ -170,6 +173,15 @@ class GRPOConfig:
         method_options(self.unlabeled_reward, self.unlabeled_options)
         if self.generation_backend not in ("hf", "vllm"):
             raise param_error("generation_backend", owner, "hf or vllm", self.generation_backend)
+        if not isinstance(self.vllm_options, dict):
+            raise param_error("vllm_options", owner, "a mapping of vllm.LLM keyword arguments", self.vllm_options)
+        reserved = sorted({"model", "dtype", "seed"} & set(self.vllm_options))
+        if reserved:
+            raise OprdInputError(f"vllm_options may not set {', '.join(reserved)}: they come from model, dtype and "
+                                 f"seed in the training config; set those instead")
+        if self.vllm_options and self.generation_backend != "vllm":
+            raise OprdInputError(f"vllm_options {sorted(self.vllm_options)} given, but generation_backend is "
+                                 f"{self.generation_backend!r}; add --generation-backend vllm or drop them")
         for name in ("eps_low", "eps_high"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise param_error(name, owner, "a float in [0, 1)", getattr(self, name))

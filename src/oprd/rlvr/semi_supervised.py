@@ -40,7 +40,8 @@ def method_options(method: str, options: Mapping[str, Any] | None) -> GeoMinOpti
     return cls(**options).validate()
 
 
-def parse_option_flags(items: Iterable[str] | None) -> dict[str, Any]:
+def parse_option_flags(items: Iterable[str] | None, *, flag: str = "--unlabeled-option",
+                       example: str = "decay=0.8") -> dict[str, Any]:
     """``["decay=0.8", "boundary_only=false"]`` -> ``{"decay": 0.8, "boundary_only": False}`` (YAML scalars)."""
     import yaml
 
@@ -48,7 +49,7 @@ def parse_option_flags(items: Iterable[str] | None) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise OprdInputError(f"--unlabeled-option {item!r} is not KEY=VALUE (e.g. --unlabeled-option decay=0.8)")
+            raise OprdInputError(f"{flag} {item!r} is not KEY=VALUE (e.g. {flag} {example})")
         parsed[key.strip().replace("-", "_")] = yaml.safe_load(value)
     return parsed
 

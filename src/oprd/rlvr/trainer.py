@@ -97,7 +97,7 @@ class GRPOTrainer:
         if self.config.generation_backend == "vllm":
             from oprd.rlvr.vllm_sync import SyncedVLLMGenerator
 
-            return SyncedVLLMGenerator(self.model, self.config)
+            return SyncedVLLMGenerator(self.model, self.config, **self.config.vllm_options)
         return HFGenerator(self.model, self.tokenizer)
 
     # ------------------------------------------------------------------------------------------ loop
