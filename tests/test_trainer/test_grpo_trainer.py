@@ -44,6 +44,15 @@ def test_steps_change_parameters_and_raise_a_trivial_reward(tmp_path):
         assert key in lines[-1]
 
 
+@pytest.mark.parametrize("eval_steps, evaluated", [(0, [3]), (2, [2, 3])])
+def test_evaluation_runs_every_eval_steps_and_after_the_last_step(tmp_path, eval_steps, evaluated):
+    pool = str(write_pool(tmp_path / "pool.jsonl"))
+    GRPOTrainer(_config(tmp_path, max_steps=3, eval_data=pool, eval_steps=eval_steps, eval_max_new_tokens=4),
+                progress=False).train()
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines if "eval/pass@1" in line] == evaluated
+
+
 def test_reward_functions_receive_dataset_columns(tmp_path):
     seen = {}
 

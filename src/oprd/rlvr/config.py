@@ -66,7 +66,8 @@ class GRPOConfig:
       micro_batch_size: sequences per forward/backward (gradient accumulation over the batch).
     Run
       max_steps, batch_size (prompts per step, global), seed, save_steps, save_total_limit (keep-last-K),
-      eval_steps, eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH).
+      eval_steps: evaluate on eval_data every N steps and after the last one (0 = after the last only).
+      eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH).
       fsdp: shard the policy with FSDP2 under torchrun (for models that do not fit one device).
     """
 

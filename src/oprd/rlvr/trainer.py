@@ -126,7 +126,8 @@ class GRPOTrainer:
                 metrics = self.train_step()
                 metrics["time/step_s"] = time.perf_counter() - started
                 metrics["tokens_per_s"] = metrics.get("tokens/generated", 0) / max(metrics["time/step_s"], 1e-9)
-                if config.eval_steps and self.step % config.eval_steps == 0 and config.eval_data:
+                due = self.step == config.max_steps or (config.eval_steps and self.step % config.eval_steps == 0)
+                if config.eval_data and due:
                     metrics.update(self.evaluate())
                 if logger:
                     logger.log(self.step, metrics)
