@@ -112,8 +112,6 @@ def train(
         resolved = resolve_config(GRPOConfig, config, flags)
         trainer = GRPOTrainer(resolved, progress=not quiet)
         metrics = trainer.train()
-        if resolved.eval_data and not resolved.eval_steps and trainer.dist.is_main:
-            metrics.update(trainer.evaluate())
         if trainer.dist.is_main:
             summary = {"out": resolved.out, "step": trainer.step,
                        **{k: v for k, v in metrics.items() if k.startswith(("reward/", "eval/"))}}
