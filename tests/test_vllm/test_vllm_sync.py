@@ -4,6 +4,9 @@ The engine is built from the policy as the trainer builds it (float32, the train
 dtype), so its log-probabilities must equal the HF policy's closely, before and after a step.
 """
 
+import sys
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("vllm")
@@ -14,6 +17,7 @@ from oprd.generation import HFGenerator, SamplingConfig  # noqa: E402
 from oprd.models import DEFAULT_MODEL, build_prompt_ids, load_model  # noqa: E402
 from oprd.rlvr.config import GRPOConfig  # noqa: E402
 from oprd.rlvr.vllm_sync import SyncedVLLMGenerator  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))
 from vllm_helpers import ENGINE, engine_logprobs, hf_logprobs  # noqa: E402
 
 pytestmark = pytest.mark.integration

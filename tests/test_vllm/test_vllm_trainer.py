@@ -1,6 +1,7 @@
 """oprd-train end to end with vLLM rollouts: the engine samples every step and ends on the trained weights."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from oprd.models import DEFAULT_MODEL, build_prompt_ids, load_model  # noqa: E40
 from oprd.rlvr.config import GRPOConfig  # noqa: E402
 from oprd.rlvr.trainer import GRPOTrainer  # noqa: E402
 from oprd.rlvr.vllm_sync import SyncedVLLMGenerator  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))
 from vllm_helpers import ENGINE, engine_logprobs, hf_logprobs  # noqa: E402
 
 pytestmark = pytest.mark.integration
