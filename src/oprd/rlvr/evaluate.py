@@ -25,8 +25,12 @@ class EvalResult:
     sample_correct: list[list[bool]]
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "k": self.k, "pass@1": self.pass_at_1, f"avg@{self.k}": self.avg_at_k,
-                f"pass@{self.k}": self.pass_at_k}
+        """``pass@1`` is the greedy figure; the sampled ``pass@k`` is listed only for k > 1 (at k = 1 it
+        equals ``avg@1`` and would overwrite the greedy ``pass@1``)."""
+        figures = {"n": self.n, "k": self.k, "pass@1": self.pass_at_1, f"avg@{self.k}": self.avg_at_k}
+        if self.k > 1:
+            figures[f"pass@{self.k}"] = self.pass_at_k
+        return figures
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
