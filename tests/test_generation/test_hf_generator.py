@@ -59,17 +59,19 @@ def test_stops_at_eos_and_reports_finish_reason(tiny, prompts):
     assert all(r.finish_reason == "length" and r.truncated and len(r.response_ids) == 4 for r in running)
 
 
-def test_logprobs_match_a_teacher_forced_forward(tiny, prompts):
+@pytest.mark.parametrize("temperature, prompt_seeds", [(1.0, None), (0.7, [4])])
+def test_logprobs_match_a_teacher_forced_forward(tiny, prompts, temperature, prompt_seeds):
     import torch
 
     model, tokenizer = tiny
     rollouts = HFGenerator(model, tokenizer).generate(
-        prompts[:1], SamplingConfig(max_new_tokens=5, temperature=1.0, return_logprobs=True, seed=1)
+        prompts[:1], SamplingConfig(max_new_tokens=5, temperature=temperature, return_logprobs=True, seed=1,
+                                    prompt_seeds=prompt_seeds)
     )
     rollout = rollouts[0]
     ids = torch.tensor([rollout.prompt_ids + rollout.response_ids])
     with torch.no_grad():
-        logp = model(ids).logits[0].log_softmax(-1)
+        logp = (model(ids).logits[0] / temperature).log_softmax(-1)
     start = len(rollout.prompt_ids)
     expected = [float(logp[start - 1 + t, tok]) for t, tok in enumerate(rollout.response_ids)]
     assert rollout.logprobs == pytest.approx(expected, abs=1e-4)

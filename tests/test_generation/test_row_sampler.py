@@ -22,7 +22,7 @@ def test_top_p_keeps_only_the_nucleus_and_logprobs_are_of_the_filtered_distribut
     logits = probs.log()
     seen = set()
     for seed in range(300):
-        sampler = RowSeededSampler([seed], temperature=1.0, top_p=0.7, device="cpu")
+        sampler = RowSeededSampler([seed], temperature=1.0, top_p=0.7, device="cpu", record_logprobs=True)
         pick = int(sampler(None, logits).argmax(-1))
         seen.add(pick)
         expected = {0: 0.5 / 0.8, 1: 0.3 / 0.8}[pick]

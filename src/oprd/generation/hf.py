@@ -68,7 +68,8 @@ class HFGenerator:
             attention[row, width - len(ids) :] = 1
         sampler = None
         if seeds is not None:  # argmax over Gumbel-perturbed scores: a draw from each row's own stream
-            sampler = RowSeededSampler(seeds, temperature=sampling.temperature, top_p=sampling.top_p, device=device)
+            sampler = RowSeededSampler(seeds, temperature=sampling.temperature, top_p=sampling.top_p, device=device,
+                                       record_logprobs=sampling.return_logprobs)
         greedy = sampling.temperature == 0 or sampler is not None
         kwargs = dict(
             max_new_tokens=sampling.max_new_tokens,

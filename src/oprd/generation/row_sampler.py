@@ -20,11 +20,13 @@ def row_seed(prompt_seed: int, sample_index: int) -> int:
 class RowSeededSampler:
     """A ``transformers`` logits processor for ``do_sample=False`` that turns argmax into sampling.
 
-    ``chosen_logprobs`` collects, per row and step, the sampling distribution's log-probability of the
-    token the argmax will pick (what ``output_scores`` would give in ordinary sampling).
+    With ``record_logprobs``, ``chosen_logprobs`` gives, per row and step, the sampling distribution's
+    log-probability of the token the argmax picks (what ``output_scores`` gives in ordinary sampling);
+    they stay on the device until read, so decoding never waits for a copy.
     """
 
-    def __init__(self, seeds: Sequence[int], *, temperature: float, top_p: float, device) -> None:
+    def __init__(self, seeds: Sequence[int], *, temperature: float, top_p: float, device,
+                 record_logprobs: bool = False) -> None:
         import torch
 
         if temperature <= 0:
@@ -32,7 +34,17 @@ class RowSeededSampler:
         self.temperature = float(temperature)
         self.top_p = float(top_p)
         self.generators = [torch.Generator(device=device).manual_seed(int(seed)) for seed in seeds]
-        self.chosen_logprobs: list[list[float]] = [[] for _ in seeds]
+        self.record_logprobs = record_logprobs
+        self._chosen: list = []
+
+    @property
+    def chosen_logprobs(self) -> list[list[float]]:
+        """Recorded log-probabilities, one list per row (empty lists when nothing was recorded)."""
+        import torch
+
+        if not self._chosen:
+            return [[] for _ in self.generators]
+        return torch.stack(self._chosen, dim=1).tolist()
 
     def __call__(self, input_ids, scores):
         import torch
@@ -40,9 +52,8 @@ class RowSeededSampler:
         logprobs = _top_p_filter(torch.log_softmax(scores.float() / self.temperature, dim=-1), self.top_p)
         noise = torch.stack([_gumbel(scores.shape[-1], generator, scores.device) for generator in self.generators])
         perturbed = logprobs + noise
-        picks = perturbed.argmax(dim=-1)
-        for row, value in enumerate(logprobs.gather(-1, picks.unsqueeze(-1)).squeeze(-1).tolist()):
-            self.chosen_logprobs[row].append(value)
+        if self.record_logprobs:
+            self._chosen.append(logprobs.gather(-1, perturbed.argmax(dim=-1, keepdim=True)).squeeze(-1))
         return perturbed
 
 
