@@ -145,6 +145,7 @@ def test_resume_from_a_checkpoint_of_another_model_is_refused(tmp_path):
         ({"unlabeled_reward": "magic"}, "'unlabeled_reward' parameter"),
         ({"vllm_options": {"max_model_len": 512}}, "add --generation-backend vllm"),
         ({"generation_backend": "vllm", "vllm_options": {"seed": 3}}, "may not set seed"),
+        ({"generation_backend": "vllm", "vllm_options": {"worker_extension_cls": "x.Y"}}, "carries the weight sync"),
         ({"generation_backend": "vllm", "vllm_options": ["enforce_eager"]}, "'vllm_options' parameter"),
     ],
 )

@@ -176,10 +176,10 @@ class GRPOConfig:
             raise param_error("generation_backend", owner, "hf or vllm", self.generation_backend)
         if not isinstance(self.vllm_options, dict):
             raise param_error("vllm_options", owner, "a mapping of vllm.LLM keyword arguments", self.vllm_options)
-        reserved = sorted({"model", "dtype", "seed"} & set(self.vllm_options))
+        reserved = sorted({"model", "dtype", "seed", "worker_extension_cls"} & set(self.vllm_options))
         if reserved:
-            raise OprdInputError(f"vllm_options may not set {', '.join(reserved)}: they come from model, dtype and "
-                                 f"seed in the training config; set those instead")
+            raise OprdInputError(f"vllm_options may not set {', '.join(reserved)}: model, dtype and seed come from the "
+                                 f"training config (set those instead) and the worker extension carries the weight sync")
         if self.vllm_options and self.generation_backend != "vllm":
             raise OprdInputError(f"vllm_options {sorted(self.vllm_options)} given, but generation_backend is "
                                  f"{self.generation_backend!r}; add --generation-backend vllm or drop them")

@@ -204,7 +204,7 @@ class GRPOTrainer:
         prompt_ids = [build_prompt_ids(self.tokenizer, self.data.prompts[row], template=config.template) for row in rows]
         seeds = [_rollout_seed(config.seed, self.step, round_index, position) for position in positions]
         sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                                  top_p=config.top_p, n=config.group_size, seed=seeds[0] if seeds else 0,
+                                  top_p=config.top_p, n=config.group_size, seed=config.seed,
                                   prompt_seeds=seeds, batch_size=config.generation_batch_size)
         rollouts = self.generator.generate(prompt_ids, sampling) if rows else []
         batch = StepBatch(rows=rows, ids=[self.data.ids[r] for r in rows], epochs=[picks[i - offset][1] for i in positions],
