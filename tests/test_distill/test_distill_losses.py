@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from oprd.distill import opd_loss, representation_loss, student_topk
+from oprd.errors import OprdInputError
 
 
 def test_representation_loss_matches_hand_computation():
@@ -13,7 +14,7 @@ def test_representation_loss_matches_hand_computation():
                              [[0.0, 0.0], [0.0, 0.0]]]])
     teacher[0, 1, 0] = torch.tensor([1.0, 1.0])
     mask = torch.tensor([[1.0, 0.0]])
-    loss, cosine = representation_loss(student, teacher, mask)
+    loss, cosine = representation_loss(student, teacher, mask, layout="BLTd")
     # layer 1: diff (0, 2) -> (0 + 4) / 2 = 2; layer 2: diff (1, -1) -> (1 + 1) / 2 = 1; layer mean 1.5
     assert float(loss) == pytest.approx(1.5)
     cos1 = 4.0 / (math.sqrt(10) * math.sqrt(2))
@@ -32,7 +33,7 @@ def test_positions_are_pooled_over_the_batch_and_list_input_is_accepted():
 def test_normalize_compares_unit_vectors():
     student = torch.tensor([3.0, 4.0]).view(1, 1, 1, 2)
     teacher = torch.tensor([5.0, 0.0]).view(1, 1, 1, 2)
-    loss, cosine = representation_loss(student, teacher, torch.ones(1, 1), normalize=True)
+    loss, cosine = representation_loss(student, teacher, torch.ones(1, 1), layout="BLTd", normalize=True)
     assert float(loss) == pytest.approx((0.4 ** 2 + 0.8 ** 2) / 2)
     assert float(cosine) == pytest.approx(0.6)
 
@@ -43,17 +44,71 @@ def test_masked_entries_do_not_change_the_loss_and_empty_mask_gives_zero():
     changed = student.clone()
     changed[0, :, 0] += 100.0  # a prompt-side column
     changed[0, :, 3] -= 100.0  # a padding column
-    assert torch.allclose(representation_loss(student, teacher, mask)[0], representation_loss(changed, teacher, mask)[0])
-    assert float(representation_loss(student, teacher, torch.zeros(2, 4))[0]) == 0.0
+    def loss(s, m):
+        return representation_loss(s, teacher, m, layout="BLTd")[0]
+
+    assert torch.allclose(loss(student, mask), loss(changed, mask))
+    assert float(loss(student, torch.zeros(2, 4))) == 0.0
 
 
 def test_gradient_reaches_only_the_student():
     student = torch.randn(1, 2, 3, 4, requires_grad=True)
     teacher = torch.randn(1, 2, 3, 4, requires_grad=True)
-    loss, _ = representation_loss(student, teacher, torch.ones(1, 3))
+    loss, _ = representation_loss(student, teacher, torch.ones(1, 3), layout="BLTd")
     loss.backward()
     assert student.grad is not None and student.grad.abs().sum() > 0
     assert teacher.grad is None
+
+
+def test_bf16_student_gets_the_fp32_loss_and_gradient():
+    # 1.001 rounds to 1.0 in bf16: casting the teacher to the student's dtype first would give 0
+    student = torch.ones(1, 2, 3, 4, dtype=torch.bfloat16, requires_grad=True)
+    teacher = torch.full((1, 2, 3, 4), 1.001)
+    loss, cosine = representation_loss(student, teacher, torch.ones(1, 3), layout="BLTd")
+    assert loss.dtype == torch.float32 and cosine.dtype == torch.float32
+    assert float(loss.detach()) == pytest.approx(0.001 ** 2, rel=1e-3)
+    loss.backward()
+    assert student.grad.dtype == torch.bfloat16 and float(student.grad.abs().sum()) > 0
+
+
+def test_bf16_loss_matches_fp32_on_random_states():
+    generator = torch.Generator().manual_seed(0)
+    base = torch.randn(2, 3, 5, 16, generator=generator)
+    teacher = base + 0.01 * torch.randn(2, 3, 5, 16, generator=generator)
+    student = base.bfloat16()
+    mask = torch.ones(2, 5)
+    reference, _ = representation_loss(student.float(), teacher, mask, layout="BLTd")
+    loss, _ = representation_loss(student, teacher, mask, layout="BLTd")
+    assert float(loss) == pytest.approx(float(reference), rel=1e-6)
+
+
+def test_layer_first_tensor_is_read_when_declared_and_refused_when_it_cannot_match():
+    student, teacher = torch.randn(3, 1, 4, 5), torch.randn(3, 1, 4, 5)  # (L=3, B=1, T=4, d=5)
+    mask = torch.ones(1, 4)
+    per_layer = [student[i] for i in range(3)], [teacher[i] for i in range(3)]
+    expected, _ = representation_loss(*per_layer, mask)
+    assert float(expected) == pytest.approx(float((student - teacher).pow(2).mean()), rel=1e-6)
+    assert float(representation_loss(student, teacher, mask, layout="LBTd")[0]) == pytest.approx(float(expected))
+    with pytest.raises(OprdInputError, match="do not match the mask .B=1, T=4.; the tensor looks like it has the other"):
+        representation_loss(student, teacher, mask, layout="BLTd")
+
+
+def test_tensors_without_a_layout_and_bad_shapes_are_one_line_errors():
+    square = torch.randn(2, 2, 4, 5)  # L == B: no shape check can tell the two layouts apart
+    cases = [
+        ((square, square, torch.ones(2, 4)), {}, "say which axis holds the layers"),
+        ((square, square, torch.ones(2, 4)), {"layout": "TBLd"}, "unknown states layout"),
+        ((square, square, torch.ones(8)), {"layout": "BLTd"}, "the mask must be a .B, T. tensor"),
+        ((square, square, torch.ones(2, 3)), {"layout": "BLTd"}, "do not match the mask .B=2, T=3."),
+        ((square[0], square[0], torch.ones(2, 4)), {"layout": "BLTd"}, "must be 4-D"),
+        (([torch.randn(2, 4, 5)], [torch.randn(2, 4, 5)] * 2, torch.ones(2, 4)), {}, "student states .2, 1, 4, 5."),
+        (([torch.randn(2, 4, 5), torch.randn(2, 4)], [], torch.ones(2, 4)), {}, "student layer 1 must be a .B, T, d."),
+        (([], [], torch.ones(2, 4)), {}, "empty list"),
+    ]
+    for args, kwargs, match in cases:
+        with pytest.raises(OprdInputError, match=match) as info:
+            representation_loss(*args, **kwargs)
+        assert "\n" not in str(info.value)
 
 
 def test_top1_is_a_policy_gradient_on_the_teacher_log_ratio():

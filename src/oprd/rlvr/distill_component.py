@@ -108,7 +108,7 @@ class DistillComponent(StepComponent):
         states = gather_states(model, tokens.input_ids, tokens.attention_mask, self.plan.student_layers, index)
         if self.bridge is not None:
             states = self.bridge.project_student(states)
-        loss, cosine = representation_loss(states, teacher_states.float(), valid_student * valid_teacher.to(device),
+        loss, cosine = representation_loss(states, teacher_states, valid_student * valid_teacher.to(device), layout="BLTd",
                                            normalize=self.normalize or self.bridge is not None)
         return loss, {"cosine": float(cosine)}
 
