@@ -27,9 +27,20 @@ def test_layer_map_of_a_one_layer_student_and_impossible_depths():
 def test_student_layer_specs():
     assert student_layers("all", 4) == [1, 2, 3, 4]
     assert student_layers("last", 4) == [4]
-    assert student_layers("even", 5) == [2, 4]
-    assert student_layers("odd", 5) == [1, 3, 5]
     assert student_layers("1,-1", 4) == [1, 4]
+
+
+def test_even_and_odd_count_blocks_from_zero_as_the_released_code():
+    # even = blocks 0, 2, 4 = hidden_states 1, 3, 5; odd = blocks 1, 3 = hidden_states 2, 4
+    assert student_layers("even", 5) == [1, 3, 5]
+    assert student_layers("odd", 5) == [2, 4]
+    assert student_layers("even", 28) == list(range(1, 29, 2)) and student_layers("odd", 28) == list(range(2, 29, 2))
+    assert layer_pairs("even", 4, 4, mode="identity") == [(1, 1), (3, 3)]
+    with pytest.raises(OprdInputError, match="selects no layer"):
+        layer_pairs("odd", 1, 6)  # a one-block student has block 0 only
+
+
+def test_last_layer_pair():
     assert layer_pairs("last", 4, 8) == [(4, 8)]
 
 

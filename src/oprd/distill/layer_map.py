@@ -30,13 +30,17 @@ def layer_map(n_student: int, n_teacher: int) -> dict[int, int]:
 
 
 def student_layers(spec: str | list[int], n_layers: int) -> list[int]:
-    """Student ``hidden_states`` indices for ``all`` (1..L), ``last``, ``even``, ``odd`` or an explicit list."""
+    """Student ``hidden_states`` indices for ``all`` (1..L), ``last``, ``even``, ``odd`` or an explicit list.
+
+    ``even``/``odd`` count decoder blocks from zero, as the released OPRD code does: ``even`` = blocks
+    0, 2, 4, ... = ``hidden_states`` indices 1, 3, 5, ...; ``odd`` = blocks 1, 3, ... = indices 2, 4, ...
+    """
     text = spec.strip() if isinstance(spec, str) else None
     if text == "last":
         return [n_layers]
     if text in ("even", "odd"):
-        parity = 0 if text == "even" else 1
-        return [i for i in range(1, n_layers + 1) if i % 2 == parity]
+        block_parity = 0 if text == "even" else 1  # block b is hidden_states index b + 1
+        return [i for i in range(1, n_layers + 1) if (i - 1) % 2 == block_parity]
     return resolve_layers(spec, n_layers)
 
 
