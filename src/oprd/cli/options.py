@@ -32,7 +32,13 @@ def load_yaml(path: Path | str | None) -> dict[str, Any]:
 
 
 def resolve_config(cls: type[T], config_path: Path | str | None, flags: dict[str, Any]) -> T:
-    """Build ``cls`` from its defaults, then the YAML file, then flags that were given (not None)."""
+    """Build ``cls`` from its defaults, then the YAML file, then flags that were given (not None).
+
+    Every value is converted to the type the dataclass declares for its key (``oprd.typed_config``):
+    one rule set for YAML and flags; a value that does not fit is one error line naming the key.
+    """
+    from oprd.typed_config import coerce_fields
+
     known = {f.name for f in fields(cls)}
     from_file = load_yaml(config_path)
     unknown = sorted(set(from_file) - known)
@@ -40,8 +46,10 @@ def resolve_config(cls: type[T], config_path: Path | str | None, flags: dict[str
         raise OprdInputError(
             f"unknown key(s) {', '.join(unknown)} in {config_path}; known keys: {', '.join(sorted(known))}"
         )
-    merged = {**from_file, **{key: value for key, value in flags.items() if value is not None}}
-    return cls(**merged)
+    from_file = coerce_fields(cls, from_file, where=lambda key: f"key {key!r} in {config_path}")
+    given = coerce_fields(cls, {key: value for key, value in flags.items() if value is not None},
+                          where=lambda key: f"--{key.replace('_', '-')}")
+    return cls(**{**from_file, **given})
 
 
 def parse_budget(text: str | float | int) -> int | float | str:

@@ -23,14 +23,27 @@ def resolve_layers(spec: str | list[int], n_layers: int, *, exclude_final_norm_l
                 raise OprdInputError(f"layer spec {spec!r} asks for {k} layers but the model has {top}; use 1..{top}")
             return list(range(top - k + 1, top + 1))
         spec = [_parse_int(part, spec) for part in text.split(",") if part.strip()]
-    layers = [index + n_layers + 1 if index < 0 else index for index in spec]
-    bad = [index for index in layers if not 0 <= index <= n_layers]
-    if not layers or bad:
+    if any(index < -(n_layers + 1) or index > n_layers for index in spec) or not spec:
         raise OprdInputError(
-            f"layer spec {spec!r} is out of range for a model with {n_layers} layers; "
-            f"use all, last_k:K or indices in 0..{n_layers}"
+            f"layer spec {spec!r} is out of range for a model with {n_layers} layers; use all, last_k:K or "
+            f"indices in 0..{n_layers} (negative ones count from the end: -1 = {n_layers}, -{n_layers + 1} = 0)"
         )
-    return sorted(set(layers))
+    return sorted({index + n_layers + 1 if index < 0 else index for index in spec})
+
+
+def check_layer_spec(spec: str | list[int]) -> None:
+    """Reject a malformed layer spec before any model loads (the range is checked once the model is known)."""
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text == "all":
+            return
+        if text.startswith("last_k:"):
+            if _parse_int(text[len("last_k:") :], spec) < 1:
+                raise OprdInputError(f"layer spec {spec!r} asks for fewer than 1 layer; use last_k:K with K >= 1")
+            return
+        spec = [_parse_int(part, spec) for part in text.split(",") if part.strip()]
+    if not spec:
+        raise OprdInputError("the layer spec is empty; use all, last_k:K or a comma list like 4,8,12")
 
 
 def _parse_int(text: str, spec) -> int:

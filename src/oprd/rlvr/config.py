@@ -11,6 +11,8 @@ from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
 SCALES = ("group", "batch", "none")
 UNLABELED_REWARDS = ("geomin", "ttrl", "trapo", "self-certainty", "entropy", "none")
+#: vllm.LLM keywords a config may not pass: set from the config itself, or code that runs in the engine.
+VLLM_RESERVED = ("model", "dtype", "seed", "trust_remote_code", "worker_cls", "worker_extension_cls")
 
 
 @dataclass
@@ -154,10 +156,15 @@ class GRPOConfig:
         owner = "GRPOConfig"
         if (self.selected is None) == (self.data is None):
             raise OprdInputError("set exactly one of --selected DIR (an oprd-select output) or --data FILE")
-        _positive_ints(self, ("max_steps", "batch_size", "max_new_tokens", "micro_batch_size", "ppo_epochs",
-                              "save_steps", "save_total_limit", "generation_batch_size", "eval_k"))
-        if not isinstance(self.group_size, int) or self.group_size < 2:
-            raise param_error("group_size", owner, "an int >= 2 (GRPO compares samples within a group)", self.group_size)
+        from oprd.typed_config import coerce_instance
+
+        coerce_instance(self)  # every key as its field type declares (booleans, numbers, lists), in place
+        from oprd.limits import check_sizes
+
+        check_sizes(self, ("max_steps", "batch_size", "group_size", "max_new_tokens", "eval_max_new_tokens",
+                           "micro_batch_size", "ppo_epochs", "save_steps", "save_total_limit", "generation_batch_size",
+                           "eval_k", "eval_steps", "warmup_steps", "max_refill_rounds", "olr_start_epoch", "olr_window",
+                           "olr_min_visits", "seed", "label_seed"), owner)  # bounds in oprd/limits.py
         if self.scale not in SCALES:
             raise param_error("scale", owner, f"one of {', '.join(SCALES)}", self.scale)
         if self.aggregation not in AGGREGATIONS:
@@ -176,10 +183,12 @@ class GRPOConfig:
             raise param_error("generation_backend", owner, "hf or vllm", self.generation_backend)
         if not isinstance(self.vllm_options, dict):
             raise param_error("vllm_options", owner, "a mapping of vllm.LLM keyword arguments", self.vllm_options)
-        reserved = sorted({"model", "dtype", "seed", "worker_extension_cls"} & set(self.vllm_options))
+        reserved = sorted(set(VLLM_RESERVED) & set(self.vllm_options))
         if reserved:
-            raise OprdInputError(f"vllm_options may not set {', '.join(reserved)}: model, dtype and seed come from the "
-                                 f"training config (set those instead) and the worker extension carries the weight sync")
+            raise OprdInputError(f"vllm_options may not set {', '.join(reserved)}: model, dtype, seed and "
+                                 f"trust_remote_code come from the training config (set those instead; remote code "
+                                 f"only with --trust-remote-code); worker classes run code in the engine and the worker extension "
+                                 f"carries the weight sync")
         if self.vllm_options and self.generation_backend != "vllm":
             raise OprdInputError(f"vllm_options {sorted(self.vllm_options)} given, but generation_backend is "
                                  f"{self.generation_backend!r}; add --generation-backend vllm or drop them")
@@ -205,13 +214,6 @@ class GRPOConfig:
 
         validate_distill(self)
         return self
-
-
-def _positive_ints(config: GRPOConfig, names: tuple[str, ...]) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise param_error(name, "GRPOConfig", "an int >= 1", value)
 
 
 def config_keys() -> list[str]:

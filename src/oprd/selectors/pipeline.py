@@ -28,9 +28,9 @@ class SelectionConfig:
     """
 
     method: str = "shift"
-    budget: float = 0.1
+    budget: int | float = 0.1
     model: str = DEFAULT_MODEL
-    layers: str = "all"
+    layers: str | list[int] = "all"
     exclude_final_norm_layer: bool = False
     start_anchor: str = "first_response"
     max_new_tokens: int = 512
@@ -97,6 +97,9 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
     if config.method in ("kcenter", "kmeans") and config.embedding not in EMBEDDINGS:
         raise OprdInputError(f"unknown embedding {config.embedding!r}; choose from {', '.join(EMBEDDINGS)}")
     features = None
+    from oprd.selectors.preflight import preflight_selection
+
+    preflight_selection(config)  # types, names, sizes: every setting checked before any model work
     if spec.needs_model:
         features = extract_pool_features(
             pool, config.extraction(), cache_root=Path(config.cache_dir) if config.cache_dir else None,

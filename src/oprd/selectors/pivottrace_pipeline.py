@@ -93,6 +93,9 @@ class PivotTraceConfig:
 
     def validate(self, n: int) -> "PivotTraceConfig":
         """Check the model-side settings and the routing ones (via the selector) before any model runs."""
+        from oprd.typed_config import coerce_instance
+
+        coerce_instance(self)  # every key as its field type declares (booleans, numbers, lists), in place
         if self.score not in SCORES:
             raise param_error("score", "PivotTrace", "one of " + ", ".join(map(repr, SCORES)), self.score)
         for name in ("k", "probe_samples", "consistency_samples", "max_new_tokens", "batch_size"):
