@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from oprd.errors import OprdInputError
-from oprd.selectors.pivottrace import PivotTrace, default_probe_count, probe_positions, windowed_mean
+from oprd.selectors.pivottrace import (PivotTrace, assign_buckets, default_probe_count, probe_positions,
+                                      windowed_mean)
 
 
 def _pool(n=1000, seed=0):
@@ -49,6 +50,28 @@ def test_linear_pass_rate_puts_the_cuts_at_the_taus():
     assert set(buckets[rank > 920]) <= {"discard", "annotate"}
     assert all(buckets[i] == "annotate" for i in selector.probes_)
     assert np.array_equal(selector.get_support(), buckets == "annotate")
+
+
+def test_discard_cut_is_a_ranking_position_and_probes_in_the_tail_stay_annotated():
+    selector, _, rank = _fit(lambda x: x, n_probes=100)
+    tail = selector.cuts_["tail"]
+    position = np.empty(1000, dtype=int)
+    position[selector.order_] = np.arange(1000)
+    discarded = position[selector.buckets_ == "discard"]
+    probes_in_tail = int(np.sum(selector.probe_positions_ >= 1000 - tail))
+    assert probes_in_tail > 0
+    assert discarded.min() >= 1000 - tail
+    assert np.all(selector.calibration_[discarded] >= selector.tau_hi)
+    assert selector.cuts_["n_discard"] == tail - probes_in_tail
+
+
+def test_assign_buckets_by_hand():
+    # 10 positions, probes at 1 and 8; annotate the first 3 positions, discard the last 4
+    codes = assign_buckets(10, np.array([1, 8]), 3, 4, top_counts_probes=False)
+    assert codes.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 0, 2]
+    # fixed sizes: 3 annotated in all (2 probes + position 0), the last 4 non-probes discarded
+    codes = assign_buckets(10, np.array([1, 8]), 3, 4, top_counts_probes=True)
+    assert codes.tolist() == [0, 0, 1, 1, 1, 2, 2, 2, 0, 2]
 
 
 def test_step_curve_with_binomial_noise_cuts_near_the_steps():

@@ -72,19 +72,23 @@ def assign_buckets(
 ) -> np.ndarray:
     """Bucket codes along the ranking (position 0 = most uncertain).
 
-    ``top_counts_probes=False``: the first ``top`` positions are annotated, plus every probe.
-    ``True``: ``top`` is the total annotation size, probes included, filled from the top with non-probes.
-    The last ``tail`` non-probe positions are discarded (never overlapping the annotated ones). Caps
-    trim the least uncertain annotated non-probes and the most uncertain discarded items into weak.
+    ``top_counts_probes=False`` (threshold cuts): ``top`` and ``tail`` are ranking positions, probes
+    included: the first ``top`` positions are annotated, the last ``tail`` discarded, except that
+    probes are always annotated, so a probe in the tail shrinks the discard bucket instead of moving
+    its cut. ``True`` (fixed fractions): ``top`` and ``tail`` are bucket sizes: ``top`` annotated
+    items, probes included, filled from the top with non-probes; the last ``tail`` non-probes
+    discarded. Annotate and discard never overlap. Caps trim the least uncertain annotated
+    non-probes and the most uncertain discarded items into weak.
     """
     is_probe = np.zeros(n, dtype=bool)
     is_probe[probes] = True
     free = np.flatnonzero(~is_probe)
     if top_counts_probes:
         annotate = free[: max(0, top - len(probes))]
+        discard = free[max(len(annotate), len(free) - tail) :]
     else:
         annotate = free[free < top]
-    discard = free[max(len(annotate), len(free) - tail) :]
+        discard = free[free >= max(top, n - tail)]
     if max_annotate is not None:
         annotate = annotate[: max(0, max_annotate - len(probes))]
     if max_discard is not None:
