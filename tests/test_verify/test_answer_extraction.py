@@ -1,4 +1,5 @@
-"""extract_answer: last box (nested braces, \\fbox, bare form), then the last number, else None."""
+"""extract_answer: last box (nested braces, \\fbox, bare form), then math-verify's extraction (default)
+or the last standalone number (last-number mode), else None."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oprd.verify import extract_answer
+from oprd.verify import GraderOptions, extract_answer
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,6 @@ from oprd.verify import extract_answer
         ("it costs 2.50 today", "2.50"),
         ("probability 3/4", "3/4"),
         ("x = -0.5", "-0.5"),
-        ("答案是42。", "42"),
         ("no numbers here", None),
         ("", None),
         (None, None),
@@ -56,3 +56,20 @@ def test_never_raises_and_returns_text_or_none(text):
 @given(st.integers(min_value=-10**12, max_value=10**12))
 def test_last_integer_round_trips(value):
     assert extract_answer(f"first 17, then {value:,}") == str(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("答案是42。", "42"),
+        ("#### 1,234", "1234"),
+        (r"so $\frac{2}{3}$", None),
+        ("x < 5", None),
+        ("the interval (1, 5)", None),
+        ("the pair (12,102)", None),
+        ("0,111 litres", "0.111"),
+        (r"\boxed{7} after 9 tries", "7"),
+    ],
+)
+def test_last_number_mode_takes_only_standalone_numbers(text, expected):
+    assert extract_answer(text, GraderOptions(answer_extraction="last-number")) == expected
