@@ -264,7 +264,7 @@ def test_non_utf8_offset_counts_the_bom(tmp_path):
 @given(
     rows=st.lists(
         st.fixed_dictionaries(
-            {"prompt": st.text(), "answer": st.one_of(st.none(), st.text(), st.integers())},
+            {"prompt": st.text().filter(str.strip), "answer": st.one_of(st.none(), st.text(), st.integers())},
             optional={"note": st.text()},
         ),
         min_size=1,

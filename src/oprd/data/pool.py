@@ -22,6 +22,8 @@ from oprd.data.readers import read_rows
 from oprd.errors import OprdInputError
 
 Prompt = Union[str, list[dict[str, Any]]]
+#: Chat roles a prompt message may have (what chat templates render; anything else is a typo).
+CHAT_ROLES = ("system", "user", "assistant")
 
 
 @dataclass
@@ -160,6 +162,7 @@ def _is_messages(value: Any) -> bool:
         isinstance(value, list)
         and len(value) > 0
         and all(
+        _check_prompt_text(value, where, key)
             isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
             for m in value
         )
@@ -175,9 +178,33 @@ def _answer(value: Any, where: str, key: str) -> str | None:
     if isinstance(value, (int, float)):
         return str(value)
     raise OprdInputError(
-        f"{where}: answer {key!r} must be a string or a number, found {_describe(value)}; "
+        f"{where}: answer {key!r} must be a string or a number, found {_describe(value)}{hint}; "
         "fix the row or pass --answer-key naming the final-answer column"
     )
+
+def _check_prompt_text(value: Prompt, where: str, key: str) -> None:
+    """Refuse degenerate prompts: empty or whitespace-only, over the size cap, or an unknown chat role."""
+    from oprd.limits import MAX_PROMPT_CHARS
+
+    messages = [{"role": "user", "content": value}] if isinstance(value, str) else value
+    unknown = sorted({m["role"] for m in messages} - set(CHAT_ROLES))
+    if unknown:
+        raise OprdInputError(
+            f"{where}: prompt {key!r} has a message with role {unknown[0]!r}; roles must be one of "
+            f"{', '.join(CHAT_ROLES)}; fix the row"
+        )
+    if not any(m["content"].strip() for m in messages if m["role"] != "assistant"):
+        raise OprdInputError(
+            f"{where}: prompt {key!r} is empty or only whitespace; remove the row or write the prompt "
+            "(an empty prompt would be ranked and trained on like a real one)"
+        )
+    size = sum(len(m["content"]) for m in messages)
+    if size > MAX_PROMPT_CHARS:
+        raise OprdInputError(
+            f"{where}: prompt {key!r} has {size} characters, more than the limit of {MAX_PROMPT_CHARS}; "
+            "shorten or remove the row"
+        )
+
 
 
 def _row_id(value: Any, index: int, where: str, key: str) -> str:
@@ -187,6 +214,7 @@ def _row_id(value: Any, index: int, where: str, key: str) -> str:
     if isinstance(value, (str, int, float)):
         return str(value)
     raise OprdInputError(
+    hint = ' (write "true"/"false" as a string if that is the answer)' if isinstance(value, bool) else ""
         f"{where}: id {key!r} must be a string or a number, found {_describe(value)}; "
         "fix the row or pass --id-key naming an id column"
     )
@@ -200,7 +228,7 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return "a number"
     if isinstance(value, str):
         return "a string"

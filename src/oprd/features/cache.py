@@ -1,7 +1,8 @@
 """Feature cache: one safetensors file per chunk of pool rows, under a key of everything that matters.
 
-The key hashes the pool's sha256, the model identity, and the generation and capture settings, so
-a changed input never reuses stale features. Chunks are written atomically (temp file + rename):
+The key hashes the exact prompt token ids fed to the model (so the prompt column, template and
+tokenizer all count), the model's content (file digests, or the hub commit), and the generation and
+capture settings, so a changed input never reuses stale features. Chunks are written atomically (temp file + rename):
 a run killed at any moment leaves only whole chunks, and the next run computes just the missing
 ones. Shards pick chunks round-robin, so many processes can fill one cache directory together.
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 from oprd.errors import OprdInputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: keyed on prompt token ids and model file digests
 
 
 def cache_key(parts: dict) -> str:
@@ -28,12 +29,19 @@ def cache_key(parts: dict) -> str:
 
 
 def model_identity(name_or_path: str, resolved_path: str) -> dict:
-    """What identifies model weights: the alias or hub id, or a local dir's file sizes and times."""
-    path = Path(resolved_path)
-    if not path.is_dir():
-        return {"hub_id": name_or_path}
-    files = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".json"))
-    return {"name": name_or_path, "files": [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]}
+    """What identifies a model: the sha256 of every file of a local dir, or a hub id's commit."""
+    from oprd.models.fingerprint import model_fingerprint
+
+    return model_fingerprint(name_or_path, resolved_path)
+
+
+def token_ids_digest(prompt_ids: list[list[int]]) -> str:
+    """sha256 of the exact token ids fed to the model, in row order (prompt text, key and template)."""
+    digest = hashlib.sha256()
+    for ids in prompt_ids:
+        digest.update(np.asarray(ids, dtype=np.int64).tobytes())
+        digest.update(b"\xff" * 8)  # row separator no token id can produce
+    return digest.hexdigest()
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oprd.features.cache import ChunkPlan, FeatureCache, cache_key, model_identity
+from oprd.features.cache import ChunkPlan, FeatureCache, cache_key, model_identity, token_ids_digest
 from oprd.features.capture import CaptureConfig, capture_features
 from oprd.generation.base import SamplingConfig
 from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
@@ -68,14 +68,19 @@ def extract_pool_features(
     Returns None when other shards still have chunks to compute (this shard's part is done).
     """
     from oprd.models.builtin import cache_root as default_cache_root
-    from oprd.models.loading import resolve_model_path
+    from oprd.models.context import pool_prompt_ids
+    from oprd.models.loading import load_tokenizer, resolve_model_path
     from oprd.progress import progress_bar
 
     num_shards, shard_index = shard_from_env(num_shards, shard_index)
     plan = ChunkPlan(pool.n, config.chunk_size, num_shards, shard_index)
     resolved = resolve_model_path(config.model)
-    description = {
-        "pool_sha256": pool.sha256,
+    tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+    prompt_ids = pool_prompt_ids(pool.prompts, pool.ids, tokenizer, resolved, template=config.template,
+                                 max_new_tokens=config.sampling.max_new_tokens, source=str(pool.path or "pool"),
+                                 trust_remote_code=config.trust_remote_code)
+    description = {  # what was fed to the model, the model's content, and every setting
+        "prompt_ids_sha256": token_ids_digest(prompt_ids),
         "n_rows": pool.n,
         "model": model_identity(config.model, resolved),
         "config": {k: v for k, v in asdict(config).items() if k not in ("model", "backend")},
@@ -83,7 +88,7 @@ def extract_pool_features(
     cache = FeatureCache(Path(cache_root or default_cache_root() / "features"), cache_key(description), description)
     todo = [c for c in plan.my_chunks() if not cache.has(c)]
     if todo:
-        _compute_chunks(pool, config, resolved, plan, cache, todo, progress, progress_bar)
+        _compute_chunks(prompt_ids, config, resolved, plan, cache, todo, progress, progress_bar)
     if any(not cache.has(c) for c in range(plan.n_chunks)) and num_shards > 1:
         return None
     arrays, texts = cache.merge(plan)
@@ -92,18 +97,19 @@ def extract_pool_features(
     return PoolFeatures(states, arrays["truncated"].astype(bool), arrays["response_length"], texts, scores, cache.dir)
 
 
-def _compute_chunks(pool, config, resolved, plan, cache, todo, progress, progress_bar) -> None:
+def _compute_chunks(prompt_ids, config, resolved, plan, cache, todo, progress, progress_bar) -> None:
+    """Generate and capture the ``todo`` chunks from the already keyed ``prompt_ids`` (one per pool row)."""
     from oprd.generation import make_generator
-    from oprd.models.chat import build_prompt_ids
     from oprd.models.loading import load_model
 
     model, tokenizer = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
-    generator = make_generator(config.backend, model, tokenizer, model_path=resolved)
+    generator = make_generator(config.backend, model, tokenizer, model_path=resolved,
+                               trust_remote_code=config.trust_remote_code)
     n_rows = sum(len(plan.rows(c)) for c in todo)
     with progress_bar("rollouts + capture", n_rows, enabled=progress, unit="prompts") as advance:
         for chunk in todo:
             rows = plan.rows(chunk)
-            prompts = [build_prompt_ids(tokenizer, pool.prompts[i], template=config.template) for i in rows]
+            prompts = [prompt_ids[i] for i in rows]
             sampling = SamplingConfig(**{**asdict(config.sampling), "seed": config.sampling.seed + chunk})
             rollouts = generator.generate(prompts, sampling)
             captured = capture_features(model, tokenizer, rollouts, config.capture)

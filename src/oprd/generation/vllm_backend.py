@@ -20,10 +20,12 @@ class VLLMGenerator:
 
     ``gpu_memory_utilization`` defaults low (0.3) so the engine can share a GPU (or, on vLLM's CPU
     backend, the machine's RAM) with training; ``engine_kwargs`` go to ``vllm.LLM`` as they are.
+    ``trust_remote_code`` is always passed explicitly (default off), so custom model code runs in the
+    engine only when the caller's own trust flag says so.
     """
 
     def __init__(self, model_path: str | None = None, *, llm=None, dtype: str = "auto", seed: int = 0,
-                 gpu_memory_utilization: float = 0.3, **engine_kwargs) -> None:
+                 gpu_memory_utilization: float = 0.3, trust_remote_code: bool = False, **engine_kwargs) -> None:
         if not vllm_available():
             raise OprdInputError(
                 "the vLLM backend needs the vllm package, which is not installed; "
@@ -38,7 +40,7 @@ class VLLMGenerator:
             # (vLLM's own default, 0.92, fails beside a training process), so it is passed there too.
             # Log-probabilities are taken after temperature and top-p, as the HF backend's are.
             kwargs = dict(model=model_path, dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
-                          logprobs_mode="processed_logprobs")
+                          logprobs_mode="processed_logprobs", trust_remote_code=bool(trust_remote_code))
             llm = LLM(**{**kwargs, **engine_kwargs})
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()

@@ -62,6 +62,7 @@ class GRPOTrainer:
             self.reference, _ = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
             self.reference.requires_grad_(False)
         self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp)
+        from oprd.rlvr.preflight import preflight_training; preflight_training(config, self.data)  # noqa: E702 (all inputs, before the model)
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(config.adam_beta1, config.adam_beta2))
         from oprd.rlvr.sampler import EpochSampler

@@ -23,7 +23,8 @@ class SyncedVLLMGenerator(VLLMGenerator):
         model.save_pretrained(snapshot)
         load_tokenizer(config.model).save_pretrained(snapshot)
         engine_kwargs.setdefault("worker_extension_cls", f"{WeightSyncWorker.__module__}.{WeightSyncWorker.__name__}")
-        super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype, **engine_kwargs)
+        super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype,
+                         trust_remote_code=config.trust_remote_code, **engine_kwargs)
         self.policy = model
 
     def sync_weights(self) -> None:

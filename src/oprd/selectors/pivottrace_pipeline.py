@@ -176,7 +176,7 @@ class ModelSide:
         self.progress = progress
         root = Path(config.cache_dir) if config.cache_dir else cache_root() / "pivottrace"
         self.cache = ArrayCache(root)
-        self.base = {"pool_sha256": pool.sha256, "n_rows": pool.n,
+        self.base = {"pool_sha256": pool.sha256, "n_rows": pool.n, "prompts": cache_key({"prompts": pool.prompts}),
                      "model": model_identity(config.model, resolve_model_path(config.model)),
                      "template": config.template, "dtype": config.dtype, "max_new_tokens": config.max_new_tokens,
                      "batch_size": config.batch_size}
@@ -354,6 +354,12 @@ def run_pivottrace(pool, config: PivotTraceConfig, *, out_dir: Path | str | None
         out.mkdir(parents=True, exist_ok=True)
         invalidate_output(out)
     side = ModelSide(pool, config, progress=progress)
+    from oprd.models.context import pool_prompt_ids
+    from oprd.models.loading import resolve_model_path
+
+    pool_prompt_ids(pool.prompts, pool.ids, side.tokenizer(), resolve_model_path(config.model), template=config.template,
+                    max_new_tokens=config.max_new_tokens, source=str(pool.path or "pool"),
+                    trust_remote_code=config.trust_remote_code)  # every prompt fits the context, before any rollout
     uncertainty = uncertainty_scores(side)
     selector = config.selector()
     probes = [int(i) for i in selector.select_probes(uncertainty)]
