@@ -42,21 +42,24 @@ def completion_text(completion: Any) -> str:
 
 
 def accuracy_reward(prompts: Sequence[Any], completions: Sequence[Any], *, answer: Sequence[Any] | None = None,
-                    **columns: Any) -> list[float]:
+                    **columns: Any) -> list[float | None]:
     """1.0 where the completion's final answer is equivalent to the row's ``answer``, else 0.0.
 
-    A None answer (unlabeled row) gives 0.0; any verifier failure on an odd string gives 0.0, so a
-    training step never crashes on model output.
+    Graded with the process's grader options (``oprd.verify``; ``oprd-train`` sets them from the
+    ``grader_*`` config keys). A None answer (unlabeled row) gives 0.0; an unreadable answer gives 0.0,
+    or None with ``grader_unreadable_gold: skip`` (see :class:`RewardSet`); any verifier failure on an
+    odd string gives 0.0, so a training step never crashes on model output.
     """
     if answer is None:
         raise OprdInputError(
             "accuracy_reward needs the 'answer' column; pass --answer-key naming the final-answer column"
         )
     _check_aligned("answer", answer, completions)
-    rewards = []
+    rewards: list[float | None] = []
     for completion, gold in zip(completions, answer):
         try:
-            rewards.append(0.0 if gold is None else reward_against([completion_text(completion)], str(gold))[0])
+            rewards.append(0.0 if gold is None else
+                           reward_against([completion_text(completion)], str(gold), skipped=None)[0])
         except Exception:
             rewards.append(0.0)
     return rewards
@@ -160,9 +163,12 @@ def _unique_names(functions: Sequence[RewardFunction]) -> list[str]:
 
 
 def _as_rewards(name: str, values: Any, n: int) -> list[float]:
-    """A reward function's output as ``n`` floats (None -> 0.0), or an error naming the function."""
+    """A reward function's output as ``n`` floats, or an error naming the function. None or NaN means
+    "not applicable" (TRL's convention: the completion gets nothing from this function): 0.0, added to
+    the total and logged as such, so every value stays finite. Completions of one prompt share its gold,
+    so a prompt whose gold is skipped scores alike across its group and gets no advantage from it."""
     try:
-        rewards = [0.0 if v is None else float(v) for v in values]
+        rewards = [0.0 if v is None or math.isnan(float(v)) else float(v) for v in values]
     except (TypeError, ValueError):
         raise OprdInputError(f"reward function {name!r} must return a list of numbers; got {values!r:.80}") from None
     if len(rewards) != n:

@@ -48,11 +48,13 @@ def grade(completion: str | None, gold: str | None, options: GraderOptions | Non
 
 
 def reward_against(completions: Sequence[str], gold: str | None, *, timeout_s: float = 2.0,
-                   options: GraderOptions | None = None) -> list[float]:
-    """1.0 for each completion whose final answer is equivalent to ``gold``, else 0.0 (a skipped
-    unreadable gold counts 0.0 here; use :func:`grade` to see the skip)."""
+                   options: GraderOptions | None = None, skipped: float | None = 0.0) -> list[float | None]:
+    """1.0 for each completion whose final answer is equivalent to ``gold``, else 0.0. A gold skipped
+    as unreadable (``unreadable_gold="skip"``) gives ``skipped``: 0.0 by default, so callers that count
+    or average get plain floats; the training reward passes None."""
     options = options or default_options()
-    return [grade(text, gold, options, timeout_s=timeout_s) or 0.0 for text in completions]
+    scores = [grade(text, gold, options, timeout_s=timeout_s) for text in completions]
+    return [skipped if score is None else score for score in scores]
 
 
 def _grade_slow(found: Answer | Search | None, gold_text: str, gold_is_number: bool,
