@@ -27,6 +27,11 @@ def evaluate(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow custom model code."),
+    answer_extraction: str = typer.Option("boxed", "--answer-extraction",
+                                          help="Grader: boxed | last-number | answer-tag (docs/grader.md)."),
+    multi_box: str = typer.Option("set", "--multi-box", help="Grader: several boxes as a set | last."),
+    strip_reasoning: bool = typer.Option(False, "--strip-reasoning", help="Grader: drop <think>...</think> first."),
+    float_rounding: int = typer.Option(6, "--float-rounding", help="Grader: decimals compared."),
 ) -> None:
     """Evaluate a model: pass@1 (greedy), avg@k and pass@k (k samples) with the verifier."""
     with handle_errors():
@@ -38,6 +43,10 @@ def evaluate(
         from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
         from oprd.rlvr.evaluate import evaluate as run_eval
 
+        from oprd.verify import GraderOptions, set_default_options
+
+        set_default_options(GraderOptions(answer_extraction=answer_extraction, multi_box=multi_box,
+                                          strip_reasoning=strip_reasoning, float_rounding=float_rounding))
         if template is not None and "{prompt}" not in template:
             raise OprdInputError(f"--template must contain {{prompt}}; got {template!r}")
         if limit is not None and limit < 1:
