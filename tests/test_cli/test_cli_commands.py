@@ -73,7 +73,7 @@ def test_config_file_and_flag_override(tmp_path):
     "args, message",
     [
         (["--budget", "0"], "'budget' parameter of ShiftSelector"),
-        (["--budget", "101"], "'budget' parameter of ShiftSelector"),
+        (["--budget", "101"], "--budget 101 is larger than the pool: "),
         (["--budget", "1.5"], "'budget' parameter of ShiftSelector"),
         (["--budget", "ten"], "'budget' parameter of ShiftSelector"),
         (["--model", "no-such-model"], "built-in names"),

@@ -22,7 +22,8 @@ def test_directory_without_config_is_rejected(tmp_path):
         resolve_model_path(str(tmp_path))
 
 
-def test_hub_id_passes_through_unchanged():
+def test_hub_id_passes_through_unchanged(monkeypatch):
+    monkeypatch.setattr("oprd.models.hub.hub_unreachable", lambda: None)  # as if online
     assert resolve_model_path("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 

@@ -38,9 +38,9 @@ def corrupt(
             raise OprdInputError(
                 f"OUT {output_path} must be a .jsonl file (the corrupted pool is written as JSON Lines)"
             )
-        if output_path.expanduser().resolve() == input_path.expanduser().resolve():
-            raise OprdInputError(f"OUT is the same file as IN ({input_path}); the input is never modified, "
-                                 "choose another output path")
+        from oprd.data.outputs import check_output_file
+
+        check_output_file(output_path, {"IN": input_path}, flag="OUT")
         pool = load_pool(input_path, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
         rows = corrupt_rows(pool.rows, rho, mode=mode, seed=seed, answer_key=answer_key)
         atomic_write_text(output_path, "".join(json.dumps(to_jsonable(row), ensure_ascii=False) + "\n" for row in rows))

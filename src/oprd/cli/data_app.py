@@ -34,6 +34,9 @@ def make(
         from oprd.data.atomic import atomic_write_text
         from oprd.data.make import make_problems
 
+        from oprd.data.outputs import check_output_file
+
+        check_output_file(out, {})
         rows = make_problems(task, n, seed, _parse_options(option))
         atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
         counts = ", ".join(f"{source} {count}" for source, count in Counter(row["source"] for row in rows).items())

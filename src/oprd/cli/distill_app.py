@@ -40,6 +40,9 @@ def fit_bridge(
         from oprd.distill.bridge_pipeline import BridgeFitConfig
         from oprd.distill.bridge_pipeline import fit_bridge as run_fit
 
+        from oprd.data.outputs import check_output_file
+
+        check_output_file(out, {"--data": data, "--student": student, "--teacher": teacher})
         config = BridgeFitConfig(rank=rank, layers=layers, layer_map=layer_map, positions=positions,
                                  max_prompts=max_prompts, samples_per_prompt=samples, max_new_tokens=max_new_tokens,
                                  tokens_per_rollout=tokens_per_rollout, solver=solver, epochs=epochs, lr=lr,

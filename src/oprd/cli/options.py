@@ -17,9 +17,9 @@ def load_yaml(path: Path | str | None) -> dict[str, Any]:
         return {}
     import yaml
 
-    file = Path(path)
-    if not file.is_file():
-        raise OprdInputError(f"config file {file} does not exist; pass an existing YAML file to --config")
+    from oprd.data.paths import require_file
+
+    file = require_file(Path(path), "config file", "pass an existing YAML file to --config")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as error:

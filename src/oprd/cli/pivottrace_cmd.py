@@ -14,10 +14,11 @@ import typer
 
 from oprd.cli.errors import handle_errors
 from oprd.cli.pool_options import (
-    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
+    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, OverwriteOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
 )
 
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/pivottrace]")]
+OutOpt = Annotated[Optional[Path], typer.Option(
+    "--out", help="Output dir; may not hold the pool or --config file. [default: runs/pivottrace]")]
 ProbesOpt = Annotated[Optional[int], typer.Option(
     "--probes", help="Probes to annotate. [default: max(64, 2% of the pool), at most the pool]")]
 LabelsOpt = Annotated[Optional[Path], typer.Option(
@@ -72,6 +73,7 @@ def pivottrace(
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     trust_remote_code: TrustOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """PivotTrace: rank by attention-pivot uncertainty, calibrate on annotated probes, route every item.
 
@@ -80,6 +82,7 @@ def pivottrace(
     with handle_errors():
         from oprd.cli.options import resolve_config
         from oprd.data import load_pool
+        from oprd.selectors.pipeline import check_selection_out
         from oprd.selectors.pivottrace_pipeline import PivotTraceConfig, ProbeRequest, run_pivottrace
 
         flags = dict(
@@ -91,12 +94,26 @@ def pivottrace(
         )
         resolved = resolve_config(PivotTraceConfig, config, flags)
         out_dir = out or Path("runs/pivottrace")
+        check_selection_out(out_dir, {"--pool": pool, "--config": config, "--model": resolved.model,
+                                      "--probe-labels": _foreign_labels(probe_labels, out_dir)}, overwrite=overwrite)
         data = load_pool(pool, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
         result = run_pivottrace(data, resolved, out_dir=out_dir, probe_labels=probe_labels, progress=not quiet)
         if isinstance(result, ProbeRequest):
             _report_request(result, _continue_command(ctx, out_dir, result.path), out_dir, json_output)
         else:
             _report_triage(result, resolved, data.n, out_dir, json_output)
+
+
+def _foreign_labels(labels: Path | None, out: Path) -> Path | None:
+    """The labels file, unless it is the probes file this command wrote into ``out`` (read back, never rewritten)."""
+    from oprd.selectors.pivottrace_pipeline import PROBES_TO_LABEL
+
+    if labels is None or labels.name != PROBES_TO_LABEL:
+        return labels
+    try:
+        return None if labels.expanduser().resolve().parent == out.expanduser().resolve() else labels
+    except (OSError, RuntimeError):
+        return labels
 
 
 def _report_request(request, command: str, out: Path, json_output: bool) -> None:

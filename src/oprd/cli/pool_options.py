@@ -17,3 +17,5 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file o
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
 TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace a finished result (manifest.json) already in --out; without it that is an error.")]

@@ -11,7 +11,7 @@ import typer
 
 from oprd.cli.errors import handle_errors
 from oprd.cli.pool_options import (
-    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
+    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, OverwriteOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
 )
 from oprd.selectors.methods import EMBEDDINGS, METHODS
 
@@ -23,7 +23,8 @@ app = typer.Typer(
 )
 
 BudgetOpt = Annotated[Optional[str], typer.Option(help="Rows to select: an int, or a fraction of the pool in (0, 1]. [default: 0.1]")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output dir. [default: runs/<method>-<budget>]")]
+OutOpt = Annotated[Optional[Path], typer.Option(
+    "--out", help="Output dir; may not hold the pool or --config file. [default: runs/<method>-<budget>]")]
 LayersOpt = Annotated[Optional[str], typer.Option(help="all | last_k:K | comma list of hidden_states indices. [default: all]")]
 TokensOpt = Annotated[Optional[int], typer.Option(help="Max new tokens of the greedy rollout. [default: 512]")]
 BatchOpt = Annotated[Optional[int], typer.Option(help="Sequences per generation/capture batch. [default: 8]")]
@@ -59,9 +60,10 @@ def _make_command(method: str):
         json_output: JsonOpt = False,
         quiet: QuietOpt = False,
         trust_remote_code: TrustOpt = False,
+        overwrite: OverwriteOpt = False,
     ) -> None:
         with handle_errors():
-            _run(method, pool, config, quiet, json_output, out, (prompt_key, answer_key, id_key), dict(
+            _run(method, pool, config, quiet, json_output, (out, overwrite), (prompt_key, answer_key, id_key), dict(
                 budget=budget, model=model, layers=layers, max_new_tokens=max_new_tokens, batch_size=batch_size,
                 backend=backend, generation_backend=generation_backend, seed=seed, embedding=embedding,
                 num_shards=num_shards, shard_index=shard_index, cache_dir=cache_dir,
@@ -72,18 +74,22 @@ def _make_command(method: str):
     return command
 
 
-def _run(method, pool_path, config_path, quiet, json_output, out, keys, flags) -> None:
+def _run(method, pool_path, config_path, quiet, json_output, output, keys, flags) -> None:
     from oprd.cli.options import parse_budget, resolve_config
     from oprd.data import load_pool
-    from oprd.selectors.pipeline import SelectionConfig, run_selection
+    from oprd.selectors.pipeline import SelectionConfig, check_selection_out, run_selection
+
+    out, overwrite = output
 
     if flags["budget"] is not None:
         flags["budget"] = parse_budget(flags["budget"])
     config = resolve_config(SelectionConfig, config_path, {**flags, "method": method})
     config.budget = parse_budget(config.budget)
-    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2])
     out_dir = out or Path("runs") / f"{method}-{config.budget}"
-    selection = run_selection(pool, config, out_dir=out_dir, progress=not quiet)
+    check_selection_out(out_dir, {"--pool": pool_path, "--config": config_path, "--model": config.model},
+                        overwrite=overwrite)
+    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2])
+    selection = run_selection(pool, config, out_dir=out_dir, progress=not quiet, overwrite=overwrite)
     if selection is None:
         print(f"shard {config.shard_index} done; other shards still running, select again when they finish",
               file=sys.stderr)

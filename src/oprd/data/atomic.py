@@ -2,7 +2,9 @@
 
 A reader must never see a half-written file: each write goes to a temporary file in the same
 directory, is flushed and fsynced, then renamed over the target with ``os.replace`` (atomic on
-POSIX and Windows). The directory is fsynced too, so the rename itself survives a power cut.
+POSIX and Windows). The directory is fsynced too, so the rename itself survives a power cut. The
+rename replaces a symbolic link planted at the target instead of writing through it, so every output
+file goes through here.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as indented strict JSON (NaN -> null, numpy -> Python) atomically; returns the path."""
     text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False)
     return atomic_write_text(path, text + "\n")
+
+
+def atomic_savefig(path: str | os.PathLike[str], figure: Any, **savefig_kwargs: Any) -> Path:
+    """Save a matplotlib figure as PNG atomically (a symbolic link at ``path`` is replaced, not followed)."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", **savefig_kwargs)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

@@ -116,6 +116,7 @@ def _resolve(
     prompts: list[Prompt] = []
     answers: list[str | None] = []
     first_row_of: dict[str, int] = {}
+    implied: set[int] = set()  # rows without an id, whose id is their row number
     for index, row in enumerate(rows):
         where = f"{source}, row index {index}" + (f" (line {lines[index]})" if lines else "")
         if not isinstance(row, Mapping):
@@ -125,16 +126,28 @@ def _resolve(
         prompts.append(_prompt(row, index, where, source, prompt_key))
         answers.append(_answer(lookup(row, answer_key), where, answer_key))
         row_id = _row_id(lookup(row, id_key), index, where, id_key)
+        if lookup(row, id_key) in (MISSING, None):
+            implied.add(index)
         if row_id in first_row_of:
-            first = first_row_of[row_id]
-            on_lines = f" (lines {lines[first]} and {lines[index]})" if lines else ""
-            raise OprdInputError(
-                f"{source}: duplicate id {row_id!r} at row indices {first} and {index}{on_lines}; "
-                "ids must be unique: fix the data or pass --id-key naming a unique column"
-            )
+            raise OprdInputError(_duplicate_id(source, row_id, first_row_of[row_id], index, lines, implied, id_key))
         first_row_of[row_id] = index
         ids.append(row_id)
     return Pool(path, rows, ids, prompts, answers, sha256, prompt_key, answer_key, id_key)
+
+
+def _duplicate_id(source: str, row_id: str, first: int, index: int, lines: list[int] | None, implied: set[int],
+                  key: str) -> str:
+    """The duplicate-id message; says so when one of the two ids is a row number given to a row without one."""
+    on_lines = f" (lines {lines[first]} and {lines[index]})" if lines else ""
+    message = f"{source}: duplicate id {row_id!r} at row indices {first} and {index}{on_lines}; "
+    numbered = [i for i in (first, index) if i in implied]
+    if len(numbered) == 1:
+        other = index if numbered[0] == first else first
+        return message + (
+            f"row {numbered[0]} has no {key!r}, so its id is its row number {row_id}, which row {other}'s own id "
+            f"repeats: give every row an id (or none), or pass --id-key naming a unique column"
+        )
+    return message + "ids must be unique: fix the data or pass --id-key naming a unique column"
 
 
 def _prompt(row: Mapping[str, Any], index: int, where: str, source: str, key: str) -> Prompt:

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oprd.data.paths import compression_of, require_file
 from oprd.errors import OprdInputError
 
+MAX_DEPTH = 64
+"""Deepest nesting of lists and objects accepted in a row (chat messages and verl rows need about 4)."""
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
 _BOM = b"\xef\xbb\xbf"
 
@@ -31,25 +34,67 @@ class RawRows:
 
 def read_rows(path: Path) -> RawRows:
     """Rows of a .jsonl/.ndjson/.json/.parquet file; any unreadable file raises :class:`OprdInputError`."""
-    if not path.exists():
-        raise OprdInputError(f"pool file {path} does not exist; check the path")
     if path.is_dir():
         raise OprdInputError(f"pool path {path} is a directory; pass a .jsonl, .json or .parquet file")
+    require_file(path, "pool file")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise OprdInputError(
             f"pool file {path} has unsupported extension {path.suffix or '(none)'!r}; use .jsonl, .json or .parquet"
         )
     if suffix == ".parquet":
-        return RawRows(_read_parquet(path), None, None)
+        rows = _read_parquet(path)
+        check_depth(path, rows, None)
+        return RawRows(rows, None, None)
     data = path.read_bytes()
+    _refuse_compressed(path, data)
     text = _decode(path, data)
     if suffix == ".json" and text.lstrip().startswith(("[", "{")):
         whole = _read_json_document(path, text)
         if whole is not None:
+            check_depth(path, whole, None)
             return RawRows(whole, None, data)
     rows, lines = _read_json_lines(path, text)
+    check_depth(path, rows, lines)
     return RawRows(rows, lines, data)
+
+
+def check_depth(path: Path, rows: list[Any], lines: list[int] | None) -> None:
+    """Refuse rows nested deeper than :data:`MAX_DEPTH` (they would overflow recursive code later on)."""
+    for index, row in enumerate(rows):
+        if _deeper_than(row, MAX_DEPTH):
+            where = f"line {lines[index]}" if lines else f"row index {index}"
+            raise OprdInputError(_too_deep(path, where))
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when lists/objects in ``value`` nest more than ``limit`` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep(path: Path, where: str) -> str:
+    return (f"{path}, {where}: JSON nested more than {MAX_DEPTH} levels deep; pool rows hold prompts, answers "
+            "and metadata: flatten that row or remove it")
+
+
+def _refuse_compressed(path: Path, data: bytes) -> None:
+    """A compressed file under a text name is named as such, not reported as bad UTF-8."""
+    found = compression_of(data)
+    if found is not None:
+        name, command = found
+        raise OprdInputError(
+            f"pool file {path} looks {name}-compressed (it starts with the {name} signature) although it is named "
+            f"{path.suffix}; decompress it first (e.g. {command} {path.name} > {path.stem}.plain{path.suffix})"
+        )
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -69,6 +114,8 @@ def _read_json_document(path: Path, text: str) -> list[Any] | None:
     """A whole-file JSON array of rows (or one object = one row); None when the file is JSON Lines."""
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise OprdInputError(_too_deep(path, "the document")) from None
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             return None  # "{...}\n{...}": JSON Lines under a .json name
@@ -87,6 +134,8 @@ def _read_json_lines(path: Path, text: str) -> tuple[list[Any], list[int]]:
             continue
         try:
             rows.append(json.loads(line))
+        except RecursionError:
+            raise OprdInputError(_too_deep(path, f"line {number}")) from None
         except json.JSONDecodeError as exc:
             raise OprdInputError(
                 f"{path}, line {number}: not valid JSON ({exc.msg} at column {exc.colno}); "

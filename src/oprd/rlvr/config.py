@@ -82,6 +82,7 @@ class GRPOConfig:
     id_key: str = "id"
     out: str = "runs/train"
     resume: str | None = None
+    overwrite: bool = False
 
     template: str = DEFAULT_REASONING_TEMPLATE
     max_steps: int = 100

@@ -120,7 +120,7 @@ def _from_selected(directory: Path) -> TrainData:
             answers += [None] * weak.n
             rows += weak.rows
         return TrainData(ids, prompts, answers, rows, str(directory), manifest.get("pool_sha256", ""))
-    subset = directory / manifest.get("subset_file", "subset.jsonl")
+    subset = _subset_path(directory, manifest.get("subset_file", "subset.jsonl"))
     pool = load_pool(subset, **keys)
     expected = manifest.get("subset_sha256")
     if expected and pool.sha256 != expected:
@@ -128,6 +128,18 @@ def _from_selected(directory: Path) -> TrainData:
             f"{subset} was modified after selection (sha256 differs from the manifest); re-run the selection"
         )
     return TrainData(pool.ids, pool.prompts, pool.answers, pool.rows, str(directory), pool.sha256)
+
+
+def _subset_path(directory: Path, name: Any) -> Path:
+    """The manifest's ``subset_file``: a plain file name inside ``directory``, never a path leading out of it."""
+    plain = isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name and "\\" not in name
+    path = directory / name if plain else None
+    if path is None or (path.exists() and path.resolve().parent != directory.resolve()):
+        raise OprdInputError(
+            f"{directory}/manifest.json names subset_file {name!r}, which is not a file name inside {directory}; "
+            "a selection's subset must sit beside its manifest: re-run the selection"
+        )
+    return path
 
 
 def _check_pool_unchanged(directory: Path, manifest: dict, file_sha256) -> None:

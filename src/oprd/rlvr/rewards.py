@@ -75,7 +75,8 @@ class RewardSet:
 
     Calling it returns ``(total, columns)``: the weighted sum per completion and, for logging, each
     function's own (unweighted) rewards under its name (``__name__``, suffixed ``_2``, ``_3`` on repeats).
-    A function may return None for "not applicable"; it counts as 0.0.
+    A function may return None for "not applicable"; it counts as 0.0. A function that raises stops the
+    run with one line naming it, ``step`` and the error (:func:`call_reward_function`).
     """
 
     def __init__(self, functions: Sequence[RewardFunction], weights: Sequence[float] | None = None) -> None:
@@ -93,13 +94,16 @@ class RewardSet:
         self.functions = list(functions)
         self.weights = weights
         self.names = _unique_names(functions)
+        self.step: int | None = None
+        """The training step being scored (the trainer sets it); named in errors from reward functions."""
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
                  **columns: Any) -> tuple[list[float], dict[str, list[float]]]:
         total = [0.0] * len(completions)
         per_function: dict[str, list[float]] = {}
         for name, function, weight in zip(self.names, self.functions, self.weights):
-            values = _as_rewards(name, function(prompts, completions, **columns), len(completions))
+            values = _as_rewards(name, call_reward_function(name, function, self.step, prompts, completions, columns),
+                                 len(completions))
             per_function[name] = values
             total = [t + weight * v for t, v in zip(total, values)]
         return total, per_function
@@ -143,6 +147,29 @@ def majority_vote_rewards(completions: Sequence[Any]) -> tuple[list[float], str 
     for index in majority.indices:
         rewards[index] = 1.0
     return rewards, majority.answer
+
+
+def call_reward_function(name: str, function: RewardFunction, step: int | None, prompts: Sequence[Any],
+                         completions: Sequence[Any], columns: Mapping[str, Any]) -> Any:
+    """Call user reward code; an exception becomes one line naming the function, the step and the error.
+
+    With ``OPRD_DEBUG=1`` the exception propagates unchanged, traceback included.
+    """
+    import os
+
+    try:
+        return function(prompts, completions, **columns)
+    except OprdInputError:
+        raise
+    except Exception as exc:
+        if os.environ.get("OPRD_DEBUG") == "1":
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        at_step = f" at step {step}" if step is not None else ""
+        raise OprdInputError(
+            f"reward function {name!r} raised {type(exc).__name__}{at_step}: {first[:200]}; "
+            "fix the function (set OPRD_DEBUG=1 for the traceback)"
+        ) from exc
 
 
 def _check_aligned(name: str, column: Sequence[Any], completions: Sequence[Any]) -> None:

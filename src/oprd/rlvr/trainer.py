@@ -46,6 +46,7 @@ class GRPOTrainer:
             )
         self.progress = progress and self.dist.is_main
         self.out = Path(config.out)
+        from oprd.rlvr.run_dir import prepare_run_dir; prepare_run_dir(config, self.out, self.dist)  # noqa: E702 (inputs, earlier runs)
         self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
                                     answer_key=config.answer_key, id_key=config.id_key,
                                     label_fraction=config.label_fraction, label_seed=config.label_seed)

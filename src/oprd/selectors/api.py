@@ -21,17 +21,19 @@ def _as_pool(pool: Any):
 
 
 def select(pool: Any, budget: int | float, *, method: str = "shift", out_dir: str | Path | None = None,
-           progress: bool = True, **options: Any) -> Selection:
+           progress: bool = True, overwrite: bool = False, **options: Any) -> Selection:
     """Run any selection method (``shift``, ``random``, ``kcenter``, ...) on a pool.
 
     ``options`` are fields of :class:`SelectionConfig` (``model``, ``layers``, ``max_new_tokens``, ...).
-    Writes an output dir when ``out_dir`` is given.
+    Writes an output dir when ``out_dir`` is given; a finished selection there is replaced only with
+    ``overwrite=True``.
     """
     config = SelectionConfig(method=method, budget=budget, **options)
-    return run_selection(_as_pool(pool), config, out_dir=out_dir, progress=progress)
+    return run_selection(_as_pool(pool), config, out_dir=out_dir, progress=progress, overwrite=overwrite)
 
 
 def select_shift(pool: Any, budget: int | float, *, model: str = DEFAULT_MODEL, out_dir: str | Path | None = None,
-                 progress: bool = True, **options: Any) -> Selection:
+                 progress: bool = True, overwrite: bool = False, **options: Any) -> Selection:
     """SHIFT in one call: greedy rollouts, hidden-state capture (cached), weighted farthest-first."""
-    return select(pool, budget, method="shift", model=model, out_dir=out_dir, progress=progress, **options)
+    return select(pool, budget, method="shift", model=model, out_dir=out_dir, progress=progress,
+                  overwrite=overwrite, **options)

@@ -80,12 +80,18 @@ class Selection:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None = None, progress: bool = True) -> Selection | None:
+def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None = None, progress: bool = True,
+                  overwrite: bool = False) -> Selection | None:
     """Select ``config.budget`` rows of ``pool`` with ``config.method`` and write ``out_dir``.
 
+    ``out_dir`` may not hold the pool (or a local model dir), and a complete earlier selection in it
+    is replaced only with ``overwrite=True``; both are checked before any rollout.
     Returns None when this process is one shard of a sharded extraction and others are still running.
     """
     from oprd.selectors.registry import SELECTORS
+
+    if out_dir is not None:
+        check_selection_out(out_dir, {"--pool": pool.path, "--model": config.model}, overwrite=overwrite)
 
     if config.method not in METHODS:
         raise OprdInputError(f"unknown selection method {config.method!r}; choose from {', '.join(METHODS)}")
@@ -93,6 +99,7 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
         raise OprdInputError(f"the pool {pool.path} has no rows; nothing to select from")
     spec = METHODS[config.method]
     selector = _build_selector(config, pool.n, SELECTORS)
+    check_budget_fits(config.budget, pool)
     selector._resolve_budget(pool.n)  # reject a bad budget before any rollout is generated
     if config.method in ("kcenter", "kmeans") and config.embedding not in EMBEDDINGS:
         raise OprdInputError(f"unknown embedding {config.embedding!r}; choose from {', '.join(EMBEDDINGS)}")
@@ -115,6 +122,27 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
     if out_dir is not None:
         _write(selection, pool, config, selector, progress)
     return selection
+
+
+def check_selection_out(out_dir: Path | str, inputs: dict[str, Any], *, overwrite: bool) -> None:
+    """The output rules of every selection command: not over an input, not over a finished selection."""
+    from oprd.data.outputs import check_output_dir, refuse_previous_result
+    from oprd.data.selection_output import MANIFEST
+
+    check_output_dir(out_dir, inputs)
+    refuse_previous_result(out_dir, MANIFEST, overwrite=overwrite, what="selection")
+
+
+def check_budget_fits(budget: Any, pool) -> None:
+    """A row-count budget larger than the pool is an error that gives the pool's size."""
+    from oprd.selectors.validation import is_int
+
+    if is_int(budget) and int(budget) > pool.n:
+        source = pool.path if pool.path is not None else "the pool"
+        raise OprdInputError(
+            f"--budget {int(budget)} is larger than the pool: {source} has {pool.n} rows; pass at most {pool.n}, "
+            "or a fraction of the pool such as 0.1"
+        )
 
 
 def _build_selector(config: SelectionConfig, n: int, registry):

@@ -584,6 +584,8 @@ def plot_calibration(path: Path, selector: PivotTrace, *, title: str) -> Path:
              ylabel="pass rate", title=title)
     axis.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from oprd.data.atomic import atomic_savefig
+
+    atomic_savefig(path, fig, dpi=110)
     plt.close(fig)
     return path

@@ -32,6 +32,8 @@ def plot_selection(path: Path, phi: np.ndarray, utility: np.ndarray, selected: n
     right.legend(loc="best", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from oprd.data.atomic import atomic_savefig
+
+    atomic_savefig(path, fig, dpi=110)
     plt.close(fig)
     return path
