@@ -21,17 +21,13 @@ def train(
     model: Optional[str] = typer.Option(None, help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]"),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Labeled file for pass@1 during/after training."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML with any GRPOConfig key; flags override it."),
-    out: Optional[Path] = typer.Option(
-        None, "--out", help="Run dir for checkpoints and metrics; may not hold an input. [default: runs/train]"),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace an earlier run in --out (metrics, config, checkpoints); else it is an error."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run dir for checkpoints and metrics. [default: runs/train]"),
     max_steps: Optional[int] = typer.Option(None, help="Optimizer steps. [default: 100]"),
     save_steps: Optional[int] = typer.Option(None, help="Checkpoint every N steps (the last step always). [default: 50]"),
     save_total_limit: Optional[int] = typer.Option(None, help="Keep the newest K checkpoints. [default: 2]"),
     eval_steps: Optional[int] = typer.Option(None, help="Evaluate every N steps (0 = only at the end). [default: 0]"),
     seed: Optional[int] = typer.Option(None, help="Seed for sampling and data order. [default: 0]"),
-    resume: Optional[str] = typer.Option(
-        None, help="auto (continue the run in --out from its newest checkpoint) or a checkpoint dir."),
+    resume: Optional[str] = typer.Option(None, help="auto (newest checkpoint in --out) or a checkpoint dir."),
     batch_size: Optional[int] = typer.Option(None, help="Prompts per step (global). [default: 8]"),
     group_size: Optional[int] = typer.Option(None, help="Rollouts per prompt, >= 2. [default: 8]"),
     max_new_tokens: Optional[int] = typer.Option(None, help="Rollout length limit. [default: 512]"),
@@ -65,12 +61,15 @@ def train(
     olr_min_visits: Optional[int] = typer.Option(None, help="OLR: refine once a prompt has this many visits."),
     fsdp: bool = typer.Option(False, "--fsdp", help="Shard the model with FSDP2 under torchrun."),
     teacher: Optional[str] = typer.Option(None, "--teacher", help="Distillation teacher: built-in name, HF dir or hub id."),
-    distill: Optional[str] = typer.Option(None, "--distill", help="oprd | opd-top1 | opd-topk | opd-full (specs/oprd.md)."),
-    distill_coef: Optional[float] = typer.Option(None, "--distill-coef", help="Weight mu of the distillation term. [default: 1.0]"),
+    distill: Optional[str] = typer.Option(
+        None, "--distill", help="oprd | opd-top1 | opd-topk | opd-full, or several: opd-top1,oprd (specs/oprd.md)."),
+    distill_coef: Optional[str] = typer.Option(
+        None, "--distill-coef", help="Weight mu of each distillation term, in --distill order: 0.5 or 1.0,0.5. [default: 1.0]"),
     distill_positions: Optional[str] = typer.Option(
         None, "--distill-positions", help="last_k:K | first_k:K | all | last response tokens. [default: last_k:2000]"),
     distill_layers: Optional[str] = typer.Option(
-        None, "--distill-layers", help="Student layers: all | last | even | odd | 4,8,12. [default: all]"),
+        None, "--distill-layers",
+        help="Student layers: all | last | even (blocks 0,2,..) | odd (blocks 1,3,..) | 4,8,12. [default: all]"),
     distill_layer_map: Optional[str] = typer.Option(
         None, "--distill-layer-map", help="proportional | identity student->teacher layers. [default: proportional]"),
     distill_normalize: bool = typer.Option(False, "--distill-normalize", help="OPRD: L2-normalise states first."),
@@ -98,7 +97,7 @@ def train(
             generation_backend=generation_backend, logging=logging or None, prompt_key=prompt_key,
             answer_key=answer_key, id_key=id_key, fsdp=fsdp or None, olr=olr or None, olr_delta=olr_delta,
             olr_start_epoch=olr_start_epoch, olr_window=olr_window, olr_sticky=olr_sticky or None,
-            olr_min_visits=olr_min_visits, overwrite=overwrite or None,
+            olr_min_visits=olr_min_visits,
         )
         from oprd.rlvr.semi_supervised import parse_option_flags
 
@@ -106,9 +105,10 @@ def train(
                                                      example="gpu_memory_utilization=0.4") if vllm_option else None)
         flags.update(unlabeled_options=parse_option_flags(unlabeled_option) if unlabeled_option else None,
                      labeled_ratio=labeled_ratio, label_fraction=label_fraction, label_seed=label_seed)
-        from oprd.rlvr.distill_options import reward_funcs_flag
+        from oprd.rlvr.distill_options import coef_flag, reward_funcs_flag
 
-        flags.update(teacher=teacher, distill=distill, distill_coef=distill_coef, distill_positions=distill_positions,
+        flags.update(teacher=teacher, distill=distill, distill_coef=coef_flag(distill_coef),
+                     distill_positions=distill_positions,
                      distill_layers=distill_layers, distill_layer_map=distill_layer_map,
                      distill_normalize=distill_normalize or None, distill_topk=distill_topk,
                      distill_store_dtype=distill_store_dtype, distill_offload=distill_offload or None,

@@ -208,8 +208,8 @@ def _check_prompt_text(value: Prompt, where: str, key: str) -> None:
         )
     if not any(m["content"].strip() for m in messages if m["role"] != "assistant"):
         raise OprdInputError(
-            f"{where}: prompt {key!r} is empty or only whitespace; remove the row or write the prompt "
-            "(an empty prompt would be ranked and trained on like a real one)"
+            f"{where}: prompt {key!r} is empty or only whitespace (no user message with text); remove the row or "
+            "write the prompt (an empty prompt would be ranked and trained on like a real one)"
         )
     size = sum(len(m["content"]) for m in messages)
     if size > MAX_PROMPT_CHARS:

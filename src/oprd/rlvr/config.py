@@ -57,10 +57,12 @@ class GRPOConfig:
       length, None = full), olr_sticky (keep a replacement once made), olr_min_visits (step-based
       alternative to the epoch rule). Rows from ``oprd data corrupt`` get simulated noise either way.
     Distillation (specs/oprd.md)
-      teacher: model to distil from; distill: oprd | opd-top1 | opd-topk | opd-full; distill_coef (mu, 1.0)
-      weights the term added to the GRPO loss, or trained alone with reward_funcs [none] (``--reward none``).
-      distill_positions (last_k:2000 | first_k:K | all | last), distill_layers (all | last | even | odd |
-      list), distill_layer_map (proportional | identity), distill_normalize (L2-normalise states first),
+      teacher: model to distil from; distill: oprd | opd-top1 | opd-topk | opd-full, or several as a list
+      or comma-joined (opd-top1,oprd = OPD + mu * OPRD); distill_coef: one weight per loss in that order
+      (unset = 1.0 each) for the terms added to the GRPO loss, or trained alone with reward_funcs [none]
+      (``--reward none``). distill_positions (last_k:2000 | first_k:K | all | last), distill_layers (all |
+      last | even | odd | list; even = blocks 0, 2, 4, ... counted from zero = hidden_states 1, 3, 5, ...,
+      odd the others), distill_layer_map (proportional | identity), distill_normalize (L2-normalise states first),
       distill_topk (16), distill_store_dtype (float32 | bfloat16 teacher targets), distill_offload (keep
       teacher targets on CPU), bridge (an ``oprd distill fit-bridge`` file, needed when widths differ).
     Optimisation
@@ -82,7 +84,6 @@ class GRPOConfig:
     id_key: str = "id"
     out: str = "runs/train"
     resume: str | None = None
-    overwrite: bool = False
 
     template: str = DEFAULT_REASONING_TEMPLATE
     max_steps: int = 100
@@ -122,8 +123,8 @@ class GRPOConfig:
     olr_min_visits: int | None = None
 
     teacher: str | None = None
-    distill: str | None = None
-    distill_coef: float = 1.0
+    distill: str | list[str] | None = None
+    distill_coef: float | list[float] | None = None
     distill_positions: str = "last_k:2000"
     distill_layers: str | list[int] = "all"
     distill_layer_map: str = "proportional"
