@@ -162,6 +162,7 @@ def _prompt(row: Mapping[str, Any], index: int, where: str, source: str, key: st
             )
         raise OprdInputError(f"{where}: no prompt key {key!r} (keys found: {found}); every row needs a prompt")
     if isinstance(value, str) or _is_messages(value):
+        _check_prompt_text(value, where, key)
         return value
     found = "a list that is not {role, content} messages" if isinstance(value, list) and value else _describe(value)
     raise OprdInputError(
@@ -175,25 +176,11 @@ def _is_messages(value: Any) -> bool:
         isinstance(value, list)
         and len(value) > 0
         and all(
-        _check_prompt_text(value, where, key)
             isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
             for m in value
         )
     )
 
-
-def _answer(value: Any, where: str, key: str) -> str | None:
-    """A string answer, or None (unlabeled) for a missing, null or NaN value."""
-    if value is MISSING or value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return str(value)
-    raise OprdInputError(
-        f"{where}: answer {key!r} must be a string or a number, found {_describe(value)}{hint}; "
-        "fix the row or pass --answer-key naming the final-answer column"
-    )
 
 def _check_prompt_text(value: Prompt, where: str, key: str) -> None:
     """Refuse degenerate prompts: empty or whitespace-only, over the size cap, or an unknown chat role."""
@@ -206,7 +193,7 @@ def _check_prompt_text(value: Prompt, where: str, key: str) -> None:
             f"{where}: prompt {key!r} has a message with role {unknown[0]!r}; roles must be one of "
             f"{', '.join(CHAT_ROLES)}; fix the row"
         )
-    if not any(m["content"].strip() for m in messages if m["role"] != "assistant"):
+    if not any(m["content"].strip() for m in messages if m["role"] == "user"):
         raise OprdInputError(
             f"{where}: prompt {key!r} is empty or only whitespace (no user message with text); remove the row or "
             "write the prompt (an empty prompt would be ranked and trained on like a real one)"
@@ -219,6 +206,20 @@ def _check_prompt_text(value: Prompt, where: str, key: str) -> None:
         )
 
 
+def _answer(value: Any, where: str, key: str) -> str | None:
+    """A string answer, or None (unlabeled) for a missing, null or NaN value."""
+    if value is MISSING or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    hint = ' (write "true"/"false" as a string if that is the answer)' if isinstance(value, bool) else ""
+    raise OprdInputError(
+        f"{where}: answer {key!r} must be a string or a number, found {_describe(value)}{hint}; "
+        "fix the row or pass --answer-key naming the final-answer column"
+    )
+
 
 def _row_id(value: Any, index: int, where: str, key: str) -> str:
     """The row's id as a string; the 0-based row index when the row has none."""
@@ -227,7 +228,6 @@ def _row_id(value: Any, index: int, where: str, key: str) -> str:
     if isinstance(value, (str, int, float)):
         return str(value)
     raise OprdInputError(
-    hint = ' (write "true"/"false" as a string if that is the answer)' if isinstance(value, bool) else ""
         f"{where}: id {key!r} must be a string or a number, found {_describe(value)}; "
         "fix the row or pass --id-key naming an id column"
     )
@@ -241,7 +241,7 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
         return "a string"
