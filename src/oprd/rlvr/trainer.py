@@ -50,6 +50,7 @@ class GRPOTrainer:
         self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
                                     answer_key=config.answer_key, id_key=config.id_key,
                                     label_fraction=config.label_fraction, label_seed=config.label_seed)
+        from oprd.rlvr.preflight import preflight_training; preflight_training(config, self.data)  # noqa: E702 (all inputs, before the model)
         self.components = [*_default_components(config, self.data), *components]
         self.rewards = _reward_set(config)
         checkpoint = resolve_resume(config.resume, self.out)
@@ -63,7 +64,6 @@ class GRPOTrainer:
             self.reference, _ = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
             self.reference.requires_grad_(False)
         self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp)
-        from oprd.rlvr.preflight import preflight_training; preflight_training(config, self.data)  # noqa: E702 (all inputs, before the model)
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(config.adam_beta1, config.adam_beta2))
         from oprd.rlvr.sampler import EpochSampler

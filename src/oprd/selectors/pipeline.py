@@ -97,6 +97,9 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
         raise OprdInputError(f"unknown selection method {config.method!r}; choose from {', '.join(METHODS)}")
     if pool.n == 0:
         raise OprdInputError(f"the pool {pool.path} has no rows; nothing to select from")
+    from oprd.selectors.preflight import preflight_selection
+
+    preflight_selection(config)  # types, names, sizes: every setting checked before any model work
     spec = METHODS[config.method]
     selector = _build_selector(config, pool.n, SELECTORS)
     check_budget_fits(config.budget, pool)
@@ -104,9 +107,6 @@ def run_selection(pool, config: SelectionConfig, *, out_dir: Path | str | None =
     if config.method in ("kcenter", "kmeans") and config.embedding not in EMBEDDINGS:
         raise OprdInputError(f"unknown embedding {config.embedding!r}; choose from {', '.join(EMBEDDINGS)}")
     features = None
-    from oprd.selectors.preflight import preflight_selection
-
-    preflight_selection(config)  # types, names, sizes: every setting checked before any model work
     if spec.needs_model:
         features = extract_pool_features(
             pool, config.extraction(), cache_root=Path(config.cache_dir) if config.cache_dir else None,
