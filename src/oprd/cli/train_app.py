@@ -21,13 +21,17 @@ def train(
     model: Optional[str] = typer.Option(None, help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]"),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Labeled file for pass@1 during/after training."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML with any GRPOConfig key; flags override it."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run dir for checkpoints and metrics. [default: runs/train]"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Run dir for checkpoints and metrics; may not hold an input. [default: runs/train]"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an earlier run in --out (metrics, config, checkpoints); else it is an error."),
     max_steps: Optional[int] = typer.Option(None, help="Optimizer steps. [default: 100]"),
     save_steps: Optional[int] = typer.Option(None, help="Checkpoint every N steps (the last step always). [default: 50]"),
     save_total_limit: Optional[int] = typer.Option(None, help="Keep the newest K checkpoints. [default: 2]"),
     eval_steps: Optional[int] = typer.Option(None, help="Evaluate every N steps (0 = only at the end). [default: 0]"),
     seed: Optional[int] = typer.Option(None, help="Seed for sampling and data order. [default: 0]"),
-    resume: Optional[str] = typer.Option(None, help="auto (newest checkpoint in --out) or a checkpoint dir."),
+    resume: Optional[str] = typer.Option(
+        None, help="auto (continue the run in --out from its newest checkpoint) or a checkpoint dir."),
     batch_size: Optional[int] = typer.Option(None, help="Prompts per step (global). [default: 8]"),
     group_size: Optional[int] = typer.Option(None, help="Rollouts per prompt, >= 2. [default: 8]"),
     max_new_tokens: Optional[int] = typer.Option(None, help="Rollout length limit. [default: 512]"),
@@ -97,7 +101,7 @@ def train(
             generation_backend=generation_backend, logging=logging or None, prompt_key=prompt_key,
             answer_key=answer_key, id_key=id_key, fsdp=fsdp or None, olr=olr or None, olr_delta=olr_delta,
             olr_start_epoch=olr_start_epoch, olr_window=olr_window, olr_sticky=olr_sticky or None,
-            olr_min_visits=olr_min_visits,
+            olr_min_visits=olr_min_visits, overwrite=overwrite or None,
         )
         from oprd.rlvr.semi_supervised import parse_option_flags
 
@@ -114,6 +118,9 @@ def train(
                      distill_store_dtype=distill_store_dtype, distill_offload=distill_offload or None,
                      bridge=str(bridge) if bridge else None, reward_funcs=reward_funcs_flag(reward, reward_func))
         resolved = resolve_config(GRPOConfig, config, flags)
+        from oprd.data.outputs import check_output_dir
+
+        check_output_dir(resolved.out, {"--config": config})  # the trainer checks its other inputs itself
         trainer = GRPOTrainer(resolved, progress=not quiet)
         metrics = trainer.train()
         if trainer.dist.is_main:

@@ -71,7 +71,8 @@ class GRPOConfig:
     Run
       max_steps, batch_size (prompts per step, global), seed, save_steps, save_total_limit (keep-last-K),
       eval_steps: evaluate on eval_data every N steps and after the last one (0 = after the last only).
-      eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH).
+      eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH), overwrite (replace
+      an earlier run in out; without it or resume, an out holding a run is an error).
       fsdp: shard the policy with FSDP2 under torchrun (for models that do not fit one device).
     """
 
@@ -84,6 +85,7 @@ class GRPOConfig:
     id_key: str = "id"
     out: str = "runs/train"
     resume: str | None = None
+    overwrite: bool = False
 
     template: str = DEFAULT_REASONING_TEMPLATE
     max_steps: int = 100
