@@ -95,18 +95,31 @@ def resolve_resume(resume: str | None, out_dir: Path) -> Path | None:
 
 
 def read_state(checkpoint: Path) -> dict:
-    return json.loads((checkpoint / STATE_FILE).read_text())
+    return _readable(checkpoint, STATE_FILE, lambda: json.loads((checkpoint / STATE_FILE).read_text()))
 
 
 def load_optimizer(checkpoint: Path, optimizer) -> None:
     import torch
 
-    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
+    state = _readable(checkpoint, "optimizer.pt", lambda: torch.load(checkpoint / "optimizer.pt", weights_only=True))
+    optimizer.load_state_dict(state)
+
+
+def _readable(checkpoint: Path, name: str, read):
+    """``read()``, with a damaged checkpoint file (truncated, corrupt, missing) as one line saying what to do."""
+    try:
+        return read()
+    except Exception as exc:  # json, pickle, zip and OS errors all mean the same here: the file is damaged
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise OprdInputError(
+            f"{checkpoint / name} is damaged ({type(exc).__name__}: {reason[:120]}); resume from an older "
+            f"checkpoint with --resume PATH, or delete {checkpoint.name} and --resume auto picks the one before it"
+        ) from exc
 
 
 def check_same_model(checkpoint: Path, base_config) -> None:
     """Refuse to resume from a checkpoint of another architecture or size than ``--model``."""
-    saved = json.loads((checkpoint / "config.json").read_text())
+    saved = _readable(checkpoint, "config.json", lambda: json.loads((checkpoint / "config.json").read_text()))
     for key in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size"):
         if saved.get(key) != getattr(base_config, key, None):
             raise OprdInputError(
