@@ -2,14 +2,88 @@
 
 ``reward_funcs: [none]`` (``oprd-train --reward none``) turns the verifiable reward off: no rewards,
 advantages or policy-gradient forward; only the distillation loss trains (the paper's setting).
+
+``distill`` names one loss or a combination (``opd-top1,oprd`` = the spec's OPD + mu * OPRD), with
+one coefficient per term in ``distill_coef`` (``1.0,0.5``); unset, every term weighs 1.0.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
 
 from oprd.errors import OprdInputError, param_error
 
 DISTILL_KINDS = ("oprd", "opd-top1", "opd-topk", "opd-full")
 NO_REWARD = "none"
+
+
+@dataclass(frozen=True)
+class DistillTerm:
+    """One distillation loss and its weight in the total."""
+
+    kind: str
+    coef: float
+
+    @property
+    def family(self) -> str:
+        """``oprd`` (hidden states) or ``opd`` (next-token distributions): which teacher targets it reads."""
+        return "oprd" if self.kind == "oprd" else "opd"
+
+
+def distill_kinds(value: str | Sequence[str]) -> list[str]:
+    """``"opd-top1,oprd"`` or ``["opd-top1", "oprd"]`` -> checked, distinct kinds in the given order."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    kinds = [item.strip() if isinstance(item, str) else item for item in items]
+    if not kinds:
+        raise param_error("distill", "GRPOConfig", f"one of {', '.join(DISTILL_KINDS)}, or several joined by commas",
+                          value)
+    for kind in kinds:
+        if kind not in DISTILL_KINDS:
+            raise param_error("distill", "GRPOConfig", f"one of {', '.join(DISTILL_KINDS)}, or several joined by commas",
+                              kind)
+    repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+    if repeated:
+        raise OprdInputError(f"--distill names {', '.join(repeated)} more than once; give each loss once and its "
+                             "weight in --distill-coef")
+    return kinds
+
+
+def distill_terms(kinds: str | Sequence[str], coef: float | Sequence[float] | None) -> list[DistillTerm]:
+    """Kinds paired with their coefficients: None = 1.0 each; a number needs one kind; a list one value per kind."""
+    names = distill_kinds(kinds)
+    if coef is None:
+        values = [1.0] * len(names)
+    elif isinstance(coef, (int, float)) and not isinstance(coef, bool):
+        if len(names) > 1:
+            raise OprdInputError(
+                f"--distill {','.join(names)} combines {len(names)} losses but --distill-coef gives one value ({coef}); "
+                f"give one per loss in the same order, e.g. --distill-coef {','.join(['1.0'] * len(names))}"
+            )
+        values = [coef]
+    else:
+        values = list(coef)
+        if len(values) != len(names):
+            raise OprdInputError(
+                f"--distill {','.join(names)} has {len(names)} losses but --distill-coef has {len(values)} values; "
+                "give one coefficient per loss, in the same order"
+            )
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise param_error("distill_coef", "GRPOConfig", "a float >= 0, or one per loss", coef)
+    return [DistillTerm(kind, float(value)) for kind, value in zip(names, values)]
+
+
+def coef_flag(text: str | None) -> float | list[float] | None:
+    """``--distill-coef 0.5`` -> 0.5, ``1.0,0.5`` -> [1.0, 0.5]; anything else is a one-line error."""
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise OprdInputError(f"--distill-coef takes a number or comma-separated numbers (1.0,0.5); got {text!r}") from None
+    return values[0] if len(values) == 1 else values
 
 
 def rewards_off(config) -> bool:
@@ -44,14 +118,12 @@ def validate_distill(config) -> None:
         if rewards_off(config):
             raise OprdInputError("--reward none trains only the distillation loss; pass --teacher MODEL and --distill oprd")
         return
-    if config.distill not in DISTILL_KINDS:
-        raise param_error("distill", owner, f"one of {', '.join(DISTILL_KINDS)}", config.distill)
+    terms = distill_terms(config.distill, config.distill_coef)
+    kinds = ",".join(term.kind for term in terms)
     if not config.teacher:
-        raise OprdInputError(f"--distill {config.distill} needs a teacher: pass --teacher MODEL (name, dir or hub id)")
-    if config.bridge is not None and config.distill != "oprd":
+        raise OprdInputError(f"--distill {kinds} needs a teacher: pass --teacher MODEL (name, dir or hub id)")
+    if config.bridge is not None and all(term.kind != "oprd" for term in terms):
         raise OprdInputError("--bridge applies to hidden states: use it with --distill oprd")
-    if not isinstance(config.distill_coef, (int, float)) or config.distill_coef < 0:
-        raise param_error("distill_coef", owner, "a float >= 0", config.distill_coef)
     if not isinstance(config.distill_topk, int) or config.distill_topk < 1:
         raise param_error("distill_topk", owner, "an int >= 1", config.distill_topk)
     if config.distill_layer_map not in LAYER_MAPS:
