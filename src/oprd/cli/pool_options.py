@@ -13,7 +13,8 @@ ModelOpt = Annotated[Optional[str], typer.Option(
 PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]
 AnswerKeyOpt = Annotated[str, typer.Option("--answer-key", help="Dotted key of the answer column (may be missing).")]
 IdKeyOpt = Annotated[str, typer.Option("--id-key", help="Dotted key of the id column (row number if missing).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML file of options; flags override it.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", help="YAML file of options (each value checked against its declared type); flags override it.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
 TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]

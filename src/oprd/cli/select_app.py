@@ -25,9 +25,11 @@ app = typer.Typer(
 BudgetOpt = Annotated[Optional[str], typer.Option(help="Rows to select: an int, or a fraction of the pool in (0, 1]. [default: 0.1]")]
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", help="Output dir; may not hold the pool or --config file. [default: runs/<method>-<budget>]")]
-LayersOpt = Annotated[Optional[str], typer.Option(help="all | last_k:K | comma list of hidden_states indices. [default: all]")]
-TokensOpt = Annotated[Optional[int], typer.Option(help="Max new tokens of the greedy rollout. [default: 512]")]
-BatchOpt = Annotated[Optional[int], typer.Option(help="Sequences per generation/capture batch. [default: 8]")]
+LayersOpt = Annotated[Optional[str], typer.Option(
+    help="all | last_k:K | comma list of hidden_states indices 0..L (negative count from the end, -1 = L). [default: all]")]
+TokensOpt = Annotated[Optional[int], typer.Option(
+    help="Max new tokens of the greedy rollout, 1..262144; prompt + this must fit the model's context. [default: 512]")]
+BatchOpt = Annotated[Optional[int], typer.Option(help="Sequences per generation/capture batch, 1..65536. [default: 8]")]
 BackendOpt = Annotated[Optional[str], typer.Option(help="Coreset backend: auto | numpy | faiss | torch. [default: auto]")]
 GenOpt = Annotated[Optional[str], typer.Option(help="Rollout backend: hf | vllm. [default: hf]")]
 SeedOpt = Annotated[Optional[int], typer.Option(help="Seed (random baseline, sampled answers). [default: 0]")]

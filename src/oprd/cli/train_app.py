@@ -20,7 +20,9 @@ def train(
     data: Optional[Path] = typer.Option(None, "--data", help="A file of labeled and/or unlabeled rows."),
     model: Optional[str] = typer.Option(None, help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]"),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Labeled file for pass@1 during/after training."),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML with any GRPOConfig key; flags override it."),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="YAML with any GRPOConfig key (values checked against its types); flags override it. "
+        "A config naming reward_funcs runs that code."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Run dir for checkpoints and metrics; may not hold an input. [default: runs/train]"),
     overwrite: bool = typer.Option(
@@ -32,9 +34,10 @@ def train(
     seed: Optional[int] = typer.Option(None, help="Seed for sampling and data order. [default: 0]"),
     resume: Optional[str] = typer.Option(
         None, help="auto (continue the run in --out from its newest checkpoint) or a checkpoint dir."),
-    batch_size: Optional[int] = typer.Option(None, help="Prompts per step (global). [default: 8]"),
-    group_size: Optional[int] = typer.Option(None, help="Rollouts per prompt, >= 2. [default: 8]"),
-    max_new_tokens: Optional[int] = typer.Option(None, help="Rollout length limit. [default: 512]"),
+    batch_size: Optional[int] = typer.Option(None, help="Prompts per step (global), 1..65536. [default: 8]"),
+    group_size: Optional[int] = typer.Option(None, help="Rollouts per prompt, 2..1024. [default: 8]"),
+    max_new_tokens: Optional[int] = typer.Option(
+        None, help="Rollout length limit, 1..262144; prompt + this must fit the model's context. [default: 512]"),
     lr: Optional[float] = typer.Option(None, help="AdamW learning rate. [default: 1e-6]"),
     beta: Optional[float] = typer.Option(None, help="k3 KL coefficient to the initial policy. [default: 0]"),
     scale: Optional[str] = typer.Option(None, help="Advantage scaling: group | batch | none. [default: group]"),
@@ -48,11 +51,12 @@ def train(
     label_fraction: Optional[float] = typer.Option(
         None, help="Simulation: keep labels on this share of labeled rows, hide the rest (kept for metrics)."),
     label_seed: Optional[int] = typer.Option(None, help="Seed of --label-fraction's choice. [default: 0]"),
-    reward_func: Optional[list[str]] = typer.Option(None, "--reward-func",
-                                                    help="Dotted path of a reward function (repeatable)."),
+    reward_func: Optional[list[str]] = typer.Option(
+        None, "--reward-func", help="pkg.module:f or file.py:f reward function (repeatable); its code runs at start."),
     generation_backend: Optional[str] = typer.Option(None, help="hf | vllm. [default: hf]"),
     vllm_option: Optional[list[str]] = typer.Option(
-        None, "--vllm-option", help="KEY=VALUE keyword of vllm.LLM, e.g. gpu_memory_utilization=0.4 (repeatable)."),
+        None, "--vllm-option", help="KEY=VALUE keyword of vllm.LLM, e.g. gpu_memory_utilization=0.4 (repeatable); "
+        "not model, dtype, seed, trust_remote_code or worker classes."),
     logging: Optional[list[str]] = typer.Option(None, "--logging", help="tensorboard | wandb | trackio (repeatable)."),
     prompt_key: Optional[str] = typer.Option(None, help="Dotted key of the prompt column."),
     answer_key: Optional[str] = typer.Option(None, help="Dotted key of the answer column."),
