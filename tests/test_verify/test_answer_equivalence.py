@@ -133,3 +133,19 @@ def test_reward_against():
     assert reward_against(completions, "1/2") == [1.0, 1.0, 0.0, 0.0, 0.0]
     assert reward_against(completions, None) == [0.0] * 5
     assert reward_against([], "1") == []
+
+
+def test_time_limit_holds_in_the_main_thread_and_restores_the_alarm(monkeypatch):
+    import signal
+
+    def spin(*args):
+        while True:
+            pass
+
+    monkeypatch.setattr(equivalence, "_math_verify_equal", spin)
+    previous = signal.getsignal(signal.SIGALRM)
+    start = time.perf_counter()
+    assert is_equivalent(r"\frac{1}{7}", r"\sqrt{5}", timeout_s=0.2) is False
+    assert 0.2 <= time.perf_counter() - start < 1.5
+    assert signal.getsignal(signal.SIGALRM) is previous
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

@@ -1,8 +1,10 @@
 """Run a piece of work under a wall-clock limit from any thread.
 
-math-verify's own timeouts use ``signal.alarm``, which works only in the main thread, while selection,
-training and evaluation grade from worker threads. So math-verify runs with its timeouts disabled in a
-fresh daemon thread per call, and the caller waits on it with ``Thread.join(timeout_s)``. On time-out
+In the main thread (on Unix) the limit is a ``SIGALRM`` interval timer, as math-verify's own timeouts
+are: no extra thread, no hand-off (which costs milliseconds on a busy machine). Signals work only in
+the main thread, while selection, training and evaluation may grade from worker threads; there the
+work runs in a fresh daemon thread per call, and the caller waits on it with ``Thread.join(timeout_s)``
+(math-verify's own timeouts are disabled in both cases). On time-out
 the caller gets the default at once and the abandoned worker is stopped by raising ``SystemExit`` inside
 it (``PyThreadState_SetAsyncExc``): sympy is pure Python, so the exception lands at the next bytecode
 (``SystemExit`` because math-verify swallows ``Exception``, and ``threading`` ignores it silently if it
@@ -13,6 +15,7 @@ escapes). One long C-level operation holding the GIL cannot be stopped this way,
 from __future__ import annotations
 
 import ctypes
+import signal
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -20,8 +23,40 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class _Expired(BaseException):
+    """Raised by the timer inside the work (a BaseException: math-verify swallows ``Exception``)."""
+
+
 def run_with_deadline(work: Callable[[], T], timeout_s: float, default: T) -> T:
-    """``work()`` in a fresh daemon thread; ``default`` if it raises or is still running after ``timeout_s``."""
+    """``work()``, or ``default`` if it raises or is still running after ``timeout_s`` seconds."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        return _with_timer(work, timeout_s, default)
+    return _in_thread(work, timeout_s, default)
+
+
+def _with_timer(work: Callable[[], T], timeout_s: float, default: T) -> T:
+    """Main thread: a SIGALRM timer interrupts the work; any earlier handler and timer are restored."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Expired()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    remaining, _ = signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        return work()
+    except BaseException as error:  # an error in the work, or _Expired: the default answer
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise
+        return default
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, remaining)
+
+
+def _in_thread(work: Callable[[], T], timeout_s: float, default: T) -> T:
+    """Any other thread: ``work()`` in a fresh daemon thread, abandoned and stopped on time-out."""
     result: list[T] = []
 
     def target() -> None:
