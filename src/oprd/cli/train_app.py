@@ -87,6 +87,13 @@ def train(
     distill_offload: bool = typer.Option(False, "--distill-offload", help="Keep teacher targets on CPU."),
     bridge: Optional[Path] = typer.Option(None, "--bridge", help="Bridge from `oprd distill fit-bridge` (widths differ)."),
     reward: Optional[str] = typer.Option(None, "--reward", help="none: no verifiable reward, distillation loss only."),
+    answer_extraction: Optional[str] = typer.Option(
+        None, "--answer-extraction", help="Grader: boxed | last-number | answer-tag (docs/grader.md). [default: boxed]"),
+    multi_box: Optional[str] = typer.Option(None, "--multi-box", help="Grader: several boxes as a set | last. [default: set]"),
+    strip_reasoning: bool = typer.Option(False, "--strip-reasoning", help="Grader: drop <think>...</think> first."),
+    float_rounding: Optional[int] = typer.Option(None, "--float-rounding", help="Grader: decimals compared. [default: 6]"),
+    unreadable_gold: Optional[str] = typer.Option(
+        None, "--unreadable-gold", help="Grader: an unreadable answer scores zero | skip (no reward). [default: zero]"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     json_output: bool = typer.Option(False, "--json", help="Print the final metrics as JSON."),
 ) -> None:
@@ -121,7 +128,13 @@ def train(
                      distill_normalize=distill_normalize or None, distill_topk=distill_topk,
                      distill_store_dtype=distill_store_dtype, distill_offload=distill_offload or None,
                      bridge=str(bridge) if bridge else None, reward_funcs=reward_funcs_flag(reward, reward_func))
+        flags.update(grader_answer_extraction=answer_extraction, grader_multi_box=multi_box,
+                     grader_strip_reasoning=strip_reasoning or None, grader_float_rounding=float_rounding,
+                     grader_unreadable_gold=unreadable_gold)
         resolved = resolve_config(GRPOConfig, config, flags)
+        from oprd.verify import grader_options_from, set_default_options
+
+        set_default_options(grader_options_from(resolved, prefix="grader_"))  # reward, evaluation, votes
         from oprd.data.outputs import check_output_dir
 
         check_output_dir(resolved.out, {"--config": config})  # the trainer checks its other inputs itself

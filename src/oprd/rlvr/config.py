@@ -37,6 +37,10 @@ class GRPOConfig:
       reward_funcs: dotted paths of TRL-style callables f(prompts, completions, **columns) -> list[float];
       default the verifier accuracy reward. reward_weights: one weight per function.
       unlabeled_reward: how rows without answers are rewarded (ttrl = majority vote; none = skipped).
+      grader_answer_extraction (boxed | last-number | answer-tag), grader_multi_box (set | last),
+      grader_strip_reasoning (drop <think>...</think> first; unclosed = no answer), grader_float_rounding
+      (6), grader_unreadable_gold (zero | skip = None, no reward): how the default accuracy reward, the
+      evaluation and majority votes grade answers (``oprd.verify.GraderOptions``, ``docs/grader.md``).
     Semi-supervised (specs/geomin.md, rlvr/semi_supervised.py)
       unlabeled_reward also takes geomin (majority labels weighted by the hidden-state prior), trapo
       (majority labels on trajectory-matched prompts), self-certainty, entropy (label-free rewards).
@@ -100,6 +104,11 @@ class GRPOConfig:
 
     reward_funcs: list[str] = field(default_factory=lambda: ["oprd.rlvr.rewards:accuracy_reward"])
     reward_weights: list[float] | None = None
+    grader_answer_extraction: str = "boxed"
+    grader_multi_box: str = "set"
+    grader_strip_reasoning: bool = False
+    grader_float_rounding: int = 6
+    grader_unreadable_gold: str = "zero"
     unlabeled_reward: str = "ttrl"
     unlabeled_options: dict = field(default_factory=dict)
     labeled_ratio: float | None = None
