@@ -75,7 +75,7 @@ def test_config_file_and_flag_override(tmp_path):
         (["--budget", "0"], "'budget' parameter of ShiftSelector"),
         (["--budget", "101"], "--budget 101 is larger than the pool: "),
         (["--budget", "1.5"], "'budget' parameter of ShiftSelector"),
-        (["--budget", "ten"], "'budget' parameter of ShiftSelector"),
+        (["--budget", "ten"], "--budget must be an int or a finite number; got 'ten' (a string)"),
         (["--model", "no-such-model"], "built-in names"),
         (["--layers", "last_k:99", "--budget", "2"], "layer spec"),
     ],
