@@ -39,5 +39,6 @@ def test_fit_bridge_then_train_with_it(tmp_path):
 
     other = save_teacher(tmp_path / "other", num_layers=3, hidden_size=32, seed=5)
     config.teacher = other
+    config.out = str(tmp_path / "run-other")  # a fresh run dir: the first one holds a finished run
     with pytest.raises(OprdInputError, match="this bridge was fitted for"):
         GRPOTrainer(config, progress=False)

@@ -63,7 +63,7 @@ def test_extra_loss_runs_the_body_only_and_grads_reach_only_the_student(tmp_path
     component = trainer.components[-1]
     batch = trainer._rollout_batch(trainer.sampler.take(2), round_index=0)
     component.shape_advantages(batch)
-    assert all(t.dtype == torch.bfloat16 and t.device.type == "cpu" for t in component._targets.values())
+    assert all(t.dtype == torch.bfloat16 and t.device.type == "cpu" for t in component._targets["oprd"].values())
     calls = []
     trainer.model.get_output_embeddings().register_forward_hook(lambda *a: calls.append(1))
     tokens = TokenBatch.from_rollouts(batch.rollouts, trainer.tokenizer.pad_token_id)
@@ -105,7 +105,8 @@ def test_teacher_with_another_tokenizer_is_re_tokenised_for_oprd(tmp_path, teach
     assert not trainer.components[-1].teacher.shares_tokens
     assert math.isfinite(trainer.train()["loss/oprd/loss"])
     with pytest.raises(OprdInputError, match="teacher must use the student's tokenizer"):
-        GRPOTrainer(_config(tmp_path, teachers["foreign"], distill="opd-topk"), progress=False)
+        GRPOTrainer(_config(tmp_path, teachers["foreign"], distill="opd-topk", out=str(tmp_path / "run-opd")),
+                    progress=False)
 
 
 def test_bad_distillation_inputs_are_one_line_errors(tmp_path, teachers):
