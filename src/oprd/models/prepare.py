@@ -10,7 +10,6 @@ broken cache and rebuilt. A file lock serialises two processes preparing the sam
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
