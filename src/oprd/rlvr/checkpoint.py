@@ -1,9 +1,11 @@
 """Atomic ``checkpoint-<step>/`` directories, keep-last-K, and ``--resume auto|PATH``.
 
 A checkpoint holds the model (safetensors) and tokenizer, ``trainer_state.json`` (step, sampler,
-RNG states, component states), ``optimizer.pt`` (loaded with ``weights_only=True``) and
-``config.yaml``. It is written into a temporary sibling directory and renamed, so a run killed at
-any moment leaves either a whole checkpoint or none.
+RNG states, component states, world size), ``optimizer.pt`` (loaded with ``weights_only=True``)
+and ``config.yaml``; under FSDP2 the model and optimizer are written by every rank into
+``sharded/`` (``torch.distributed.checkpoint``) and the Hugging Face weights are a consolidated
+copy. It is written into a temporary sibling directory and renamed, so a run killed at any moment
+leaves either a whole checkpoint or none.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from oprd.data.atomic import atomic_write_text
 from oprd.errors import OprdInputError
+from oprd.rlvr.distributed import DistInfo
 
 STATE_FILE = "trainer_state.json"
+OPTIMIZER_FILE = "optimizer.pt"
+SHARDED_DIR = "sharded"
 _PATTERN = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -50,27 +56,95 @@ def _numpy_state() -> list:
     return [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
 
 
-def save_checkpoint(out_dir: Path, step: int, model, tokenizer, optimizer, state: dict, config_yaml: str,
-                    keep_last: int) -> Path:
-    """Write ``out_dir/checkpoint-<step>`` atomically, then prune to the newest ``keep_last``."""
+def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, state: dict, config_yaml: str,
+                    keep_last: int, info: DistInfo, *, consolidated: bool = True) -> Path:
+    """Write ``out_dir/checkpoint-<step>`` atomically, then prune to the newest ``keep_last``.
+
+    Collective: every rank calls it. A sharded (FSDP2) policy is written by every rank into
+    ``sharded/`` with ``torch.distributed.checkpoint`` (model and optimizer), plus, with
+    ``consolidated``, a Hugging Face directory gathered on rank 0. Otherwise rank 0 writes the
+    Hugging Face directory and ``optimizer.pt`` (full, keyed by parameter name). ``config.json`` is
+    always there, so a checkpoint can be checked against ``--model`` before anything loads.
+    """
     import torch
+    from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
+                                                         get_optimizer_state_dict, get_state_dict)
+
+    from oprd.rlvr.distributed import barrier, is_sharded, unwrap
 
     final = out_dir / f"checkpoint-{step}"
     staging = out_dir / f".checkpoint-{step}.tmp"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    model.save_pretrained(staging, safe_serialization=True)
-    tokenizer.save_pretrained(staging)
-    torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-    (staging / "config.yaml").write_text(config_yaml)
-    (staging / STATE_FILE).write_text(json.dumps(state))
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
-    for old in list_checkpoints(out_dir)[:-keep_last]:
-        shutil.rmtree(old, ignore_errors=True)
+    model = unwrap(policy)
+    sharded = is_sharded(policy)
+    module = getattr(policy, "module", policy)  # the policy module: optimizer and DCP state keys start with "lm."
+    if info.is_main:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+    barrier(info)
+    full = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    if sharded:
+        import torch.distributed.checkpoint as dcp
+
+        model_state, optimizer_state = get_state_dict(module, optimizer)
+        dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=str(staging / SHARDED_DIR))
+        weights = get_model_state_dict(module, options=full) if consolidated else None
+        if weights is not None:  # tied weights are written once, as save_pretrained does
+            kept = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+            weights = {name: tensor for name, tensor in ((n.removeprefix("lm."), t) for n, t in weights.items())
+                       if name in kept}
+    else:
+        weights = None
+        optimizer_state = get_optimizer_state_dict(module, optimizer, options=full) if info.is_main else None
+    if info.is_main:
+        if sharded:
+            model.config.save_pretrained(staging)
+            if weights is not None:
+                model.save_pretrained(staging, state_dict=weights, safe_serialization=True)
+        else:
+            model.save_pretrained(staging, safe_serialization=True)
+            torch.save(optimizer_state, staging / OPTIMIZER_FILE)
+        tokenizer.save_pretrained(staging)
+        atomic_write_text(staging / "config.yaml", config_yaml)
+        (staging / STATE_FILE).write_text(json.dumps({**state, "world_size": info.world_size, "sharded": sharded}))
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+        for old in list_checkpoints(out_dir)[:-keep_last]:
+            shutil.rmtree(old, ignore_errors=True)
+    barrier(info)
     return final
+
+
+def has_weights(checkpoint: Path) -> bool:
+    """True when ``checkpoint`` holds Hugging Face weights (not only a sharded state)."""
+    return any(checkpoint.glob("*.safetensors"))
+
+
+def load_training_state(checkpoint: Path, policy, optimizer) -> None:
+    """Load the optimizer (and, from a sharded checkpoint, the weights) of ``checkpoint`` into ``policy``.
+
+    A sharded checkpoint is read with ``torch.distributed.checkpoint``, which reshards to the current
+    world size (or loads whole into one process). A full one holds the weights in its Hugging Face
+    files (loaded before wrapping) and the optimizer in ``optimizer.pt``, which is scattered to the
+    shards when the policy is sharded.
+    """
+    import torch
+    from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_state_dict,
+                                                         set_optimizer_state_dict, set_state_dict)
+
+    module = getattr(policy, "module", policy)
+    if (checkpoint / SHARDED_DIR).is_dir():
+        import torch.distributed.checkpoint as dcp
+
+        model_state, optimizer_state = get_state_dict(module, optimizer)
+        state = {"model": model_state, "optimizer": optimizer_state}
+        _readable(checkpoint, SHARDED_DIR, lambda: dcp.load(state, checkpoint_id=str(checkpoint / SHARDED_DIR)))
+        set_state_dict(module, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"])
+        return
+    saved = _readable(checkpoint, OPTIMIZER_FILE,
+                      lambda: torch.load(checkpoint / OPTIMIZER_FILE, weights_only=True))
+    set_optimizer_state_dict(module, optimizer, saved, options=StateDictOptions(full_state_dict=True))
 
 
 def list_checkpoints(out_dir: Path) -> list[Path]:
@@ -96,13 +170,6 @@ def resolve_resume(resume: str | None, out_dir: Path) -> Path | None:
 
 def read_state(checkpoint: Path) -> dict:
     return _readable(checkpoint, STATE_FILE, lambda: json.loads((checkpoint / STATE_FILE).read_text()))
-
-
-def load_optimizer(checkpoint: Path, optimizer) -> None:
-    import torch
-
-    state = _readable(checkpoint, "optimizer.pt", lambda: torch.load(checkpoint / "optimizer.pt", weights_only=True))
-    optimizer.load_state_dict(state)
 
 
 def _readable(checkpoint: Path, name: str, read):

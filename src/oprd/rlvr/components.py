@@ -2,7 +2,9 @@
 
 A step flows: sample prompts -> rollouts -> ``assign_labels`` (which label each prompt trains with
 this visit) -> rewards -> advantages -> ``shape_advantages`` (per-prompt weights) -> loss, plus each
-component's ``extra_loss`` on the same micro-batches. Components keep their own state and hand it
+component's ``extra_loss`` on the same micro-batches, read from the policy forward that computes
+the loss (a component asks for hidden states or full logits in that forward through
+``forward_needs``; it never runs the policy itself). Components keep their own state and hand it
 to checkpoints through ``state_dict``/``load_state_dict``.
 """
 
@@ -52,11 +54,12 @@ class StepBatch:
 
 @dataclass
 class MicroBatch:
-    """What an ``extra_loss`` sees: the rollouts of one micro-batch and the policy's outputs on them."""
+    """What an ``extra_loss`` sees: the rollouts of one micro-batch and the policy's outputs on them
+    (``rlvr.policy.PolicyOutputs``: log-probs, and hidden states / logits where asked), with gradient."""
 
     rollouts: list[Rollout]
     token_batch: Any
-    logp: Any
+    outputs: Any
 
 
 class StepComponent:
@@ -68,13 +71,18 @@ class StepComponent:
         """``hidden_states`` indices this component wants (mean over response tokens) each step."""
         return []
 
+    def forward_needs(self) -> set[str]:
+        """What ``extra_loss`` reads from the loss forward: ``logprobs`` (there anyway when rewards
+        train), ``hidden_states``, ``logits``."""
+        return set()
+
     def assign_labels(self, batch: StepBatch) -> None:
         """Change ``batch.labels`` (one per prompt) before rewards are computed."""
 
     def shape_advantages(self, batch: StepBatch) -> None:
         """Change ``batch.weights`` (one per prompt, 0 drops the group) after advantages."""
 
-    def extra_loss(self, model, micro: MicroBatch):
+    def extra_loss(self, micro: MicroBatch):
         """An extra loss term on this micro-batch: ``(loss_tensor, {metric: float})`` or None."""
         return None
 

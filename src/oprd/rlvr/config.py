@@ -71,13 +71,17 @@ class GRPOConfig:
       teacher targets on CPU), bridge (an ``oprd distill fit-bridge`` file, needed when widths differ).
     Optimisation
       lr (1e-6 for real models), weight_decay, adam_beta1/2, max_grad_norm (1.0), warmup_steps,
+      max_nonfinite_skips (3): a step whose gradient norm is NaN or inf is skipped (no update, logged as
+      train/skipped_nonfinite); this many such steps in a row stop the run with exit code 2.
       micro_batch_size: sequences per forward/backward (gradient accumulation over the batch).
     Run
       max_steps, batch_size (prompts per step, global), seed, save_steps, save_total_limit (keep-last-K),
       eval_steps: evaluate on eval_data every N steps and after the last one (0 = after the last only).
       eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH), overwrite (replace
       an earlier run in out; without it or resume, an out holding a run is an error).
-      fsdp: shard the policy with FSDP2 under torchrun (for models that do not fit one device).
+      fsdp: shard the policy with FSDP2 under torchrun (for models that do not fit one device); its
+      checkpoints are sharded (every rank writes ``sharded/``) and hold Hugging Face weights at the
+      last step, or at every save with save_consolidated.
     """
 
     model: str = DEFAULT_MODEL
@@ -150,6 +154,7 @@ class GRPOConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     max_grad_norm: float = 1.0
+    max_nonfinite_skips: int = 3
     warmup_steps: int = 0
     micro_batch_size: int = 8
 
@@ -162,16 +167,17 @@ class GRPOConfig:
     logging: list[str] = field(default_factory=list)
     dtype: str = "float32"
     fsdp: bool = False
+    save_consolidated: bool = False
     trust_remote_code: bool = False
 
     def validate(self) -> "GRPOConfig":
         """Reject bad or conflicting values, naming the key and what to set instead."""
         owner = "GRPOConfig"
-        if (self.selected is None) == (self.data is None):
-            raise OprdInputError("set exactly one of --selected DIR (an oprd-select output) or --data FILE")
         from oprd.typed_config import coerce_instance
 
         coerce_instance(self)  # every key as its field type declares (booleans, numbers, lists), in place
+        if (self.selected is None) == (self.data is None):
+            raise OprdInputError("set exactly one of --selected DIR (an oprd-select output) or --data FILE")
         from oprd.limits import check_sizes
 
         check_sizes(self, ("max_steps", "batch_size", "group_size", "max_new_tokens", "eval_max_new_tokens",

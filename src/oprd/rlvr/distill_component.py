@@ -2,10 +2,11 @@
 
 After the rollouts of a step (``shape_advantages``), the frozen teacher reads all of them and keeps
 only its targets (selected layers/positions for OPRD, final states for OPD), in bf16 and on CPU if
-asked. Each micro-batch's ``extra_loss`` runs the student and returns ``sum_k coef_k * loss_k`` over
-the configured terms (one, or a combination such as OPD + mu * OPRD); the trainer adds it to the
-GRPO loss, or trains on it alone with ``reward_funcs: [none]``. For OPRD the student runs its
-decoder body only, so no logits are computed for this term.
+asked. Each micro-batch's ``extra_loss`` returns ``sum_k coef_k * loss_k`` over the configured
+terms (one, or a combination such as OPD + mu * OPRD), reading the student's hidden states,
+log-probs or logits from the trainer's one policy forward (``forward_needs`` asks for them; the
+student never runs a forward of its own); the trainer adds it to the GRPO loss, or trains on it
+alone with ``reward_funcs: [none]``.
 
 Logged per term: a single loss keeps ``loss/oprd/{loss,cosine}`` or ``loss/opd/{loss,reverse_kl}``;
 a combination is the component ``distill`` with ``loss/distill/<kind>/<stat>`` for each kind, the
@@ -24,13 +25,12 @@ from oprd.distill.compat import DistillPlan, check_token_distillation, plan_repr
 from oprd.distill.losses import representation_loss
 from oprd.distill.opd import opd_loss, student_topk
 from oprd.distill.positions import parse_positions
-from oprd.distill.states import gather_states
 from oprd.distill.teacher import Teacher
 from oprd.errors import OprdInputError
 from oprd.rlvr.components import MicroBatch, StepBatch, StepComponent
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.distill_options import distill_terms
-from oprd.rlvr.policy import TokenBatch, decoder_and_head, token_logprobs
+from oprd.rlvr.policy import TokenBatch, states_at
 
 
 class DistillComponent(StepComponent):
@@ -100,15 +100,25 @@ class DistillComponent(StepComponent):
             self._targets[family] = {id(r): t for r, t in zip(self._rollouts, targets)}
 
     # ------------------------------------------------------------------------------- student loss
-    def extra_loss(self, model, micro: MicroBatch):
+    def forward_needs(self) -> set[str]:
+        """OPRD reads hidden states, top-k / full OPD the student's logits, top-1 OPD its log-probs."""
+        kinds = {term.kind for term in self.terms}
+        needs = {"hidden_states"} if "oprd" in kinds else set()
+        if kinds & {"opd-topk", "opd-full"}:
+            needs.add("logits")
+        if "opd-top1" in kinds:
+            needs.add("logprobs")
+        return needs
+
+    def extra_loss(self, micro: MicroBatch):
         """``(sum_k coef_k * loss_k, stats)`` on this micro-batch; None when no term has a position to train on."""
         total, stats = None, {}
         for term in self.terms:
             targets = [self._targets[term.family][id(r)] for r in micro.rollouts]
             if term.kind == "oprd":
-                result = self._representation(model, micro, targets)
+                result = self._representation(micro, targets)
             else:
-                result = self._token_distillation(model, micro, targets, term.kind)
+                result = self._token_distillation(micro, targets, term.kind)
             if result is None:
                 continue
             loss, term_stats = result
@@ -117,7 +127,7 @@ class DistillComponent(StepComponent):
             stats.update({f"{prefix}{key}": value for key, value in {"loss": float(loss.detach()), **term_stats}.items()})
         return None if total is None else (total, stats)
 
-    def _representation(self, model, micro: MicroBatch, targets: list[torch.Tensor]):
+    def _representation(self, micro: MicroBatch, targets: list[torch.Tensor]):
         tokens: TokenBatch = micro.token_batch
         device = tokens.input_ids.device
         starts = torch.tensor([len(r.prompt_ids) for r in micro.rollouts], device=device)
@@ -128,26 +138,26 @@ class DistillComponent(StepComponent):
         index, valid_student = self.spec.select(starts, lengths, columns=columns)
         teacher_states, valid_teacher = stack_rows([t.to(device) for t in targets], columns,
                                                    suffix=self.spec.suffix_aligned)
-        states = gather_states(model, tokens.input_ids, tokens.attention_mask, self.plan.student_layers, index)
+        states = states_at(micro.outputs.hidden_states, self.plan.student_layers, index)
         if self.bridge is not None:
             states = self.bridge.project_student(states)
         loss, cosine = representation_loss(states, teacher_states, valid_student * valid_teacher.to(device), layout="BLTd",
                                            normalize=self.normalize or self.bridge is not None)
         return loss, {"cosine": float(cosine)}
 
-    def _token_distillation(self, model, micro: MicroBatch, targets: list[torch.Tensor], kind: str):
+    def _token_distillation(self, micro: MicroBatch, targets: list[torch.Tensor], kind: str):
         tokens: TokenBatch = micro.token_batch
         width = tokens.targets.shape[1]
         final = torch.zeros((len(targets), width, targets[0].shape[-1]), dtype=targets[0].dtype)
         for row, target in enumerate(targets):
             final[row, : target.shape[0]] = target.cpu()
         if kind == "opd-top1":
-            student = micro.logp if micro.logp is not None else token_logprobs(model, tokens, temperature=self.temperature)
+            student = micro.outputs.logp
             teacher = torch.log_softmax(self.teacher.logits(final) / self.temperature, dim=-1)
             teacher = teacher.gather(-1, tokens.targets.unsqueeze(-1).to(teacher.device)).squeeze(-1)
             loss, kl = opd_loss(student, teacher, tokens.mask, kind="top1")
         else:
-            student = _student_logits(model, tokens) / self.temperature
+            student = micro.outputs.logits / self.temperature
             if kind == "opd-topk" and self.topk < student.shape[-1]:
                 teacher = self.teacher.logits(final, student_topk(student, self.topk)) / self.temperature
                 loss, kl = opd_loss(student, teacher, tokens.mask, kind="topk", k=self.topk)
@@ -155,11 +165,3 @@ class DistillComponent(StepComponent):
                 teacher = self.teacher.logits(final) / self.temperature
                 loss, kl = opd_loss(student, teacher, tokens.mask, kind="full")
         return loss, {"reverse_kl": float(kl)}
-
-
-def _student_logits(model, tokens: TokenBatch) -> torch.Tensor:
-    """(B, R, V) float logits at the positions that predict response tokens (with gradient)."""
-    body, head = decoder_and_head(model)
-    hidden = body(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask, use_cache=False).last_hidden_state
-    rows = torch.arange(hidden.shape[0], device=hidden.device).unsqueeze(1)
-    return head(hidden[rows, tokens.predict_at]).float()

@@ -1,9 +1,16 @@
-"""torch.distributed helpers: one code path for a single process and for torchrun (DDP, FSDP2)."""
+"""torch.distributed helpers: one code path for a single process and for torchrun (DDP, FSDP2).
+
+The trainer never reaches inside the wrapper: forwards call the wrapped module, gradient
+accumulation goes through :func:`gradient_sync`, generation through :func:`unsharded`, and
+checkpoints read and write state through ``torch.distributed.checkpoint.state_dict``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 
 @dataclass(frozen=True)
@@ -38,17 +45,22 @@ def init_distributed() -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), local)
 
 
-def all_reduce_sum(value: float, info: DistInfo) -> float:
-    """Sum a float over ranks (identity in a single process)."""
+def all_reduce_sums(values: Sequence[float], info: DistInfo) -> list[float]:
+    """Element-wise sums of ``values`` over ranks in one collective (the values themselves in one process)."""
     if not info.enabled:
-        return value
+        return [float(v) for v in values]
     import torch
     import torch.distributed as dist
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    tensor = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
     dist.all_reduce(tensor)
-    return float(tensor.item())
+    return tensor.tolist()
+
+
+def all_reduce_sum(value: float, info: DistInfo) -> float:
+    """Sum a float over ranks (identity in a single process)."""
+    return all_reduce_sums([value], info)[0]
 
 
 def all_gather_objects(obj, info: DistInfo) -> list:
@@ -69,10 +81,19 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def wrap_model(model, info: DistInfo, *, fsdp: bool):
-    """DDP (or FSDP2 with ``fsdp``) under torchrun; the model itself otherwise."""
+def wrap_model(model, info: DistInfo, *, fsdp: bool, head_may_idle: bool = False):
+    """The policy module (``rlvr.policy.PolicyModule``) around the causal LM ``model``: wrapped in
+    DDP under torchrun, or sharded with FSDP2 (one unit per decoder block, the policy module as the
+    root unit holding embeddings, final norm and LM head) with ``fsdp``; bare in one process.
+
+    ``head_may_idle``: some steps never run the LM head (hidden-state distillation alone), so DDP
+    must look for parameters without gradients.
+    """
+    from oprd.rlvr.policy import PolicyModule
+
+    policy = PolicyModule(model)
     if not info.enabled:
-        return model
+        return policy
     import torch
 
     if fsdp:
@@ -80,9 +101,99 @@ def wrap_model(model, info: DistInfo, *, fsdp: bool):
 
         for block in model.get_decoder().layers:
             fully_shard(block)
-        fully_shard(model)
-        return model
+        fully_shard(policy)
+        _first_forward_through_root(policy)
+        return policy
     from torch.nn.parallel import DistributedDataParallel
 
     device_ids = [info.local_rank] if torch.cuda.is_available() else None
-    return DistributedDataParallel(model, device_ids=device_ids)
+    return DistributedDataParallel(policy, device_ids=device_ids, find_unused_parameters=head_may_idle)
+
+
+def _first_forward_through_root(policy) -> None:
+    """FSDP2 settles which unit is the root on the first forward; generation calls the blocks
+    directly, so one token goes through the root first (a collective: every rank runs it)."""
+    import torch
+
+    device = next(policy.parameters()).device
+    one = torch.zeros((1, 1), dtype=torch.long, device=device)
+    with torch.no_grad():
+        policy(one, torch.ones_like(one), one, one, one.float(), logprobs=False)
+    policy.reshard()  # the root unit stays gathered after a forward; the optimizer must see the shards
+
+
+def is_sharded(model) -> bool:
+    """True for a model sharded with FSDP2 ``fully_shard``."""
+    try:
+        from torch.distributed.fsdp import FSDPModule
+    except ImportError:  # torch without FSDP2
+        return False
+    return isinstance(model, FSDPModule)
+
+
+@contextlib.contextmanager
+def gradient_sync(policy, enabled: bool) -> Iterator[None]:
+    """Backward passes inside accumulate locally unless ``enabled`` (DDP ``no_sync``; FSDP2
+    ``set_requires_gradient_sync``). The forward must run inside too: DDP decides in its forward."""
+    if enabled:
+        yield
+    elif hasattr(policy, "no_sync"):
+        with policy.no_sync():
+            yield
+    elif is_sharded(policy):
+        policy.set_requires_gradient_sync(False)
+        try:
+            yield
+        finally:
+            policy.set_requires_gradient_sync(True)
+    else:
+        yield
+
+
+def _fsdp_units(model) -> list:
+    from torch.distributed.fsdp import FSDPModule
+
+    return [module for module in model.modules() if isinstance(module, FSDPModule)]
+
+
+@contextlib.contextmanager
+def unsharded(model) -> Iterator[None]:
+    """For generation: gather every FSDP2 unit once and keep it whole until the block ends, so each
+    rank can generate its own prompts with any number of forwards (no collective per forward).
+    Peak memory is one full copy of the weights per rank, as for a rollout engine. A no-op otherwise."""
+    if not is_sharded(model):
+        yield
+        return
+    units = _fsdp_units(model)
+    for unit in units:
+        unit.unshard()
+        unit.set_reshard_after_forward(False, recurse=False)
+    try:
+        yield
+    finally:
+        for unit in units:
+            unit.set_reshard_after_forward(True, recurse=False)
+            unit.reshard()
+
+
+def unwrap(policy):
+    """The causal LM inside a policy module, bare or in a DDP container (FSDP2 shards in place)."""
+    return getattr(policy, "module", policy).lm
+
+
+def full_parameters(model) -> Iterator[tuple[str, "torch.Tensor"]]:
+    """``(name, tensor)`` for every parameter, each gathered whole one at a time when sharded
+    (a collective: every rank must iterate), so no rank ever holds two full copies at once."""
+    for name, param in model.named_parameters():
+        tensor = param.detach()
+        yield name, tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor
+
+
+def total_grad_norm(policy, max_norm: float) -> float:
+    """Clip gradients to ``max_norm`` and return their global norm (sharded grads included)."""
+    import torch
+
+    norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), max_norm)
+    if hasattr(norm, "full_tensor"):
+        norm = norm.full_tensor()
+    return float(norm)

@@ -1,13 +1,19 @@
-"""Teacher-forced log-probabilities of rollout tokens under a policy, computed only where needed.
+"""Teacher-forced outputs of a policy on its rollouts, computed inside one module's own forward.
 
-The decoder body runs over prompt+response (right-padded); the LM head runs only on the positions
-that predict response tokens, so no (batch x full sequence x vocab) logits tensor is built.
+:class:`PolicyModule` wraps the causal LM, and it is what DDP or FSDP2 wraps: every training
+forward is a call of the wrapped module, so DDP all-reduces gradients and FSDP2 unshards the root
+unit (embeddings, final norm, LM head). Inside, the decoder body runs over prompt+response
+(right-padded) and the LM head only on the positions that predict response tokens, so no
+(batch x full sequence x vocab) logits tensor is built; with log-probs not asked for (hidden-state
+distillation alone) the head does not run at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
+
+import torch
 
 from oprd.generation.base import Rollout
 
@@ -20,7 +26,7 @@ class TokenBatch:
     position whose output predicts response token t.
     """
 
-    input_ids: "torch.Tensor"
+    input_ids: torch.Tensor
     attention_mask: "torch.Tensor"
     targets: "torch.Tensor"
     predict_at: "torch.Tensor"
@@ -28,8 +34,6 @@ class TokenBatch:
 
     @classmethod
     def from_rollouts(cls, rollouts: Sequence[Rollout], pad_id: int, device=None) -> "TokenBatch":
-        import torch
-
         width = max(len(r.prompt_ids) + len(r.response_ids) for r in rollouts)
         longest = max(max(len(r.response_ids) for r in rollouts), 1)
         input_ids = torch.full((len(rollouts), width), pad_id, dtype=torch.long)
@@ -54,38 +58,83 @@ class TokenBatch:
                                                     self.predict_at, self.mask)))
 
 
-def decoder_and_head(model):
-    """The decoder body and LM head of a causal LM (unwrapping DDP/FSDP containers)."""
-    inner = getattr(model, "module", model)
-    body = inner.get_decoder() if hasattr(inner, "get_decoder") else inner.model
-    return body, inner.get_output_embeddings()
+@dataclass
+class PolicyOutputs:
+    """What one forward gives the loss and the components.
 
-
-def token_logprobs(model, batch: TokenBatch, *, temperature: float = 1.0, hidden_layers: Sequence[int] = ()):
-    """Log-probabilities (B, R) of the response tokens at ``temperature``; zeros where ``mask`` is 0.
-
-    With ``hidden_layers`` (indices into ``hidden_states``), also returns {layer: (B, d)} means of
-    those hidden states over each response's tokens, read from this same forward.
+    ``logp`` (B, R): log-probabilities of the response tokens at the sampling temperature, 0 where
+    the mask is 0 (None when not asked). ``logits`` (B, R, V, float, temperature not applied) at the
+    positions that predict response tokens, when asked. ``hidden_states``: the body's
+    ``output_hidden_states`` when asked (0 = embeddings, i = block i, the last after the final norm).
+    ``anchor``: a zero that depends on every block, added to the loss so every rank's backward
+    reaches the same parameters whatever terms follow.
     """
-    import torch
 
-    body, head = decoder_and_head(model)
-    want_hidden = bool(hidden_layers)
-    outputs = body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False,
-                   output_hidden_states=want_hidden)
-    hidden = outputs.last_hidden_state
-    rows = torch.arange(hidden.shape[0], device=hidden.device).unsqueeze(1)
-    picked = hidden[rows, batch.predict_at]  # (B, R, d)
-    logits = head(picked).float()
-    if temperature != 1.0:
-        logits = logits / temperature
-    logp = torch.log_softmax(logits, dim=-1).gather(-1, batch.targets.unsqueeze(-1)).squeeze(-1)
-    logp = logp * batch.mask
-    if not want_hidden:
-        return logp
-    means = {}
+    logp: torch.Tensor | None
+    logits: torch.Tensor | None = None
+    hidden_states: "tuple | None" = None
+    anchor: torch.Tensor | None = None
+
+
+class PolicyModule(torch.nn.Module):
+    """The causal LM ``lm`` with a forward that returns what the trainer needs (see the module doc).
+
+    It shares the LM's parameters; DDP or FSDP2 wrap this module, never the LM's inner parts.
+    """
+
+    def __init__(self, lm) -> None:
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids, attention_mask, predict_at, targets, mask, *, temperature: float = 1.0,
+                logprobs: bool = True, logits: bool = False, hidden_states: bool = False) -> dict:
+        """A dict (a pytree, so DDP and FSDP2 see its tensors) with the fields of :class:`PolicyOutputs`."""
+        out = self.lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                                    output_hidden_states=hidden_states)
+        last = out.last_hidden_state
+        result = {"anchor": last.sum() * 0.0, "hidden_states": tuple(out.hidden_states) if hidden_states else None,
+                  "logp": None, "logits": None}
+        if logprobs or logits:
+            rows = torch.arange(last.shape[0], device=last.device).unsqueeze(1)
+            picked = self.lm.get_output_embeddings()(last[rows, predict_at]).float()  # (B, R, V)
+            scaled = picked / temperature if temperature != 1.0 else picked
+            result["logp"] = torch.log_softmax(scaled, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask
+            result["logits"] = picked if logits else None
+        return result
+
+
+def policy_forward(module, batch: TokenBatch, *, temperature: float = 1.0, logprobs: bool = True,
+                   hidden_states: bool = False, logits: bool = False) -> PolicyOutputs:
+    """One call of ``module`` over ``batch``; see :class:`PolicyOutputs`.
+
+    ``module`` is a :class:`PolicyModule`, one wrapped by DDP / FSDP2, or a bare causal LM (a
+    frozen reference or a test's model), which gets a :class:`PolicyModule` around it for the call.
+    """
+    if not isinstance(getattr(module, "module", module), PolicyModule):
+        module = PolicyModule(module)
+    out = module(batch.input_ids, batch.attention_mask, batch.predict_at, batch.targets, batch.mask,
+                 temperature=temperature, logprobs=logprobs, logits=logits, hidden_states=hidden_states)
+    return PolicyOutputs(**out)
+
+
+def token_logprobs(model, batch: TokenBatch, *, temperature: float = 1.0):
+    """Log-probabilities (B, R) of the response tokens at ``temperature``; zeros where ``mask`` is 0."""
+    return policy_forward(model, batch, temperature=temperature).logp
+
+
+def response_means(hidden_states: Sequence, batch: TokenBatch, layers: Sequence[int]) -> dict:
+    """{layer: (B, d) float, detached}: each layer's hidden states averaged over the response tokens."""
+    rows = torch.arange(batch.input_ids.shape[0], device=batch.input_ids.device).unsqueeze(1)
     count = batch.mask.sum(dim=1, keepdim=True).clamp(min=1.0)
-    for layer in hidden_layers:
-        states = outputs.hidden_states[layer][rows, batch.predict_at + 1]  # response token positions
-        means[layer] = ((states * batch.mask.unsqueeze(-1)).sum(dim=1) / count).detach().float()
-    return logp, means
+    means = {}
+    for layer in layers:
+        states = hidden_states[layer][rows, batch.predict_at + 1].detach().float()  # response token positions
+        means[layer] = (states * batch.mask.unsqueeze(-1)).sum(dim=1) / count
+    return means
+
+
+def states_at(hidden_states: Sequence, layers: Sequence[int], index) -> "torch.Tensor":
+    """(B, len(layers), K, d) hidden states of ``layers`` at sequence positions ``index`` (B, K)."""
+    index = index.to(hidden_states[0].device)
+    rows = torch.arange(index.shape[0], device=index.device).unsqueeze(1)
+    return torch.stack([hidden_states[layer][rows, index] for layer in layers], dim=1)

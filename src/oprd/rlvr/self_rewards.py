@@ -21,7 +21,7 @@ The trainer's own policy forwards (the scoring pass and the loss) run after the 
 rewards are needed before them (dynamic sampling, batch-scale std, reward logs); moving them
 would restructure the step. So the component runs one no-grad teacher-forced pass over the
 *unlabeled* rollouts at reward time, through the trainer's own ``TokenBatch`` and
-``decoder_and_head`` helpers (the LM head only on response positions, in chunks). With the default
+``policy_forward`` (the wrapped policy's forward, LM head only on response positions). With the default
 ``ppo_epochs=1`` the trainer runs no scoring pass, so this is the only extra forward either way.
 The trainer calls it through one hook, ``rescore_unlabeled(batch, model, pad_id)``, right after
 the reward functions.
@@ -47,25 +47,22 @@ def token_confidence(model, rollouts: Sequence[Rollout], pad_id: int, *, tempera
     """
     import torch
 
-    from oprd.rlvr.policy import TokenBatch, decoder_and_head
+    from oprd.rlvr.policy import TokenBatch, policy_forward
 
     certainty: list[float] = []
     negative_entropy: list[float] = []
-    body, head = decoder_and_head(model)
     device = next(model.parameters()).device
     with torch.no_grad():
         for start in range(0, len(rollouts), micro_batch_size):
             part = list(rollouts[start : start + micro_batch_size])
             tokens = TokenBatch.from_rollouts(part, pad_id, device)
-            hidden = body(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask,
-                          use_cache=False).last_hidden_state
+            logits = policy_forward(model, tokens, temperature=temperature, logits=True).logits
             where = tokens.mask.bool().nonzero()
-            states = hidden[where[:, 0], tokens.predict_at[where[:, 0], where[:, 1]]]
+            states = logits[where[:, 0], where[:, 1]]  # (tokens, V) at response positions only
             kl_sum = torch.zeros(len(part), dtype=torch.float64, device=device)
             entropy_sum = torch.zeros(len(part), dtype=torch.float64, device=device)
             for first in range(0, states.shape[0], _POSITIONS_PER_CHUNK):
-                logits = head(states[first : first + _POSITIONS_PER_CHUNK]).float() / temperature
-                logp = torch.log_softmax(logits, dim=-1)
+                logp = torch.log_softmax(states[first : first + _POSITIONS_PER_CHUNK] / temperature, dim=-1)
                 rows = where[first : first + _POSITIONS_PER_CHUNK, 0]
                 kl = -math.log(logp.shape[-1]) - logp.mean(dim=-1)
                 entropy = -(logp.exp() * logp).sum(dim=-1)

@@ -4,25 +4,35 @@ One step: sample prompts -> G rollouts each -> labels (components) -> rewards ->
 (computed on the global batch, so DDP matches a single process) -> weights (components) ->
 optional no-grad pass for old log-probs / hidden states -> PPO epochs of micro-batched
 forward/backward with the clipped surrogate (+ KL, + component loss terms) -> AdamW step ->
-log, evaluate, checkpoint.
+log, evaluate, checkpoint. With ``reward_funcs: [none]`` the same loop trains on the component
+terms alone (no rewards, advantages or policy-gradient term).
+
+Distributed: every forward goes through the wrapped policy (``rlvr/policy.py``), accumulation
+through ``gradient_sync``, generation through ``unsharded``; every rank runs the same number of
+micro-batches (short ranks run zero-weight ones), and the step's scalars are reduced once.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
+from oprd.data.atomic import atomic_write_text
 from oprd.errors import OprdInputError
 from oprd.generation.base import SamplingConfig
-from oprd.rlvr.checkpoint import (check_same_model, load_optimizer, read_state, resolve_resume, rng_state,
-                                  save_checkpoint, set_rng_state)
+from oprd.rlvr.checkpoint import (check_same_model, has_weights, load_training_state, read_state, resolve_resume,
+                                  rng_state, save_checkpoint, set_rng_state)
 from oprd.rlvr.components import MajorityVoteLabels, MicroBatch, StepBatch, StepComponent
 from oprd.rlvr.config import GRPOConfig
-from oprd.rlvr.distributed import all_gather_objects, all_reduce_sum, barrier, init_distributed, wrap_model
-from oprd.rlvr.policy import TokenBatch, token_logprobs
+from oprd.rlvr.preflight import preflight_training
+from oprd.rlvr.run_dir import prepare_run_dir
+from oprd.rlvr.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync, init_distributed,
+                                   is_sharded, total_grad_norm, unsharded, wrap_model)
+from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response_means
 
 
 class GRPOTrainer:
@@ -40,30 +50,36 @@ class GRPOTrainer:
 
         self.config = config.validate()
         self.dist = init_distributed()
+        if config.fsdp and not self.dist.enabled:
+            raise OprdInputError(
+                "--fsdp shards the model across processes but this is a single process; launch with "
+                "torchrun --nproc_per_node N $(which oprd-train) ... (N >= 2), or drop --fsdp"
+            )
         if config.batch_size % self.dist.world_size:
             raise OprdInputError(
                 f"batch_size {config.batch_size} must be divisible by the number of processes ({self.dist.world_size})"
             )
         self.progress = progress and self.dist.is_main
         self.out = Path(config.out)
-        from oprd.rlvr.run_dir import prepare_run_dir; prepare_run_dir(config, self.out, self.dist)  # noqa: E702 (inputs, earlier runs)
+        prepare_run_dir(config, self.out, self.dist)  # inputs never overwritten, earlier runs never mixed
+        barrier(self.dist)  # rank 0 may have cleared an earlier run (--overwrite)
         self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
                                     answer_key=config.answer_key, id_key=config.id_key,
                                     label_fraction=config.label_fraction, label_seed=config.label_seed)
-        from oprd.rlvr.preflight import preflight_training; preflight_training(config, self.data)  # noqa: E702 (all inputs, before the model)
+        preflight_training(config, self.data)  # every input checked before the model loads
         self.components = [*_default_components(config, self.data), *components]
         self.rewards = _reward_set(config)
         checkpoint = resolve_resume(config.resume, self.out)
         if checkpoint:
             check_same_model(checkpoint, _base_config(config))
         torch.manual_seed(config.seed)
-        self.model, self.tokenizer = load_model(str(checkpoint) if checkpoint else config.model, dtype=config.dtype,
-                                                trust_remote_code=config.trust_remote_code)
+        source = str(checkpoint) if checkpoint and has_weights(checkpoint) else config.model  # else: sharded state
+        self.model, self.tokenizer = load_model(source, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
         self.reference = None
         if config.beta > 0:
             self.reference, _ = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
             self.reference.requires_grad_(False)
-        self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp)
+        self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp, head_may_idle=self.rewards is None)
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(config.adam_beta1, config.adam_beta2))
         from oprd.rlvr.sampler import EpochSampler
@@ -74,16 +90,23 @@ class GRPOTrainer:
 
             self.sampler = MixedSampler.from_answers(self.data.answers, config.labeled_ratio, seed=config.seed)
         self.step = 0
+        self.nonfinite_streak = 0
         if checkpoint:
             self._restore(checkpoint)
         self.generator = self._make_generator()
         self.hidden_layers = sorted({layer for c in self.components
                                      for layer in c.hidden_layers(self.model.config.num_hidden_layers)})
+        needs = {need for c in self.components for need in c.forward_needs()}
+        self.forward_needs = {"logprobs": self.rewards is not None or "logprobs" in needs,
+                              "hidden_states": "hidden_states" in needs, "logits": "logits" in needs}
 
     # ----------------------------------------------------------------------------------------- setup
     def _restore(self, checkpoint: Path) -> None:
         state = read_state(checkpoint)
-        load_optimizer(checkpoint, self.optimizer)
+        if state.get("sharded") and state.get("world_size", 1) != self.dist.world_size and self.dist.is_main:
+            print(f"resharding {checkpoint} from {state['world_size']} to {self.dist.world_size} processes",
+                  file=sys.stderr)
+        load_training_state(checkpoint, self.policy, self.optimizer)
         self.sampler.load_state_dict(state["sampler"])
         set_rng_state(state["rng"])
         for component in self.components:
@@ -99,7 +122,7 @@ class GRPOTrainer:
         if self.config.generation_backend == "vllm":
             from oprd.rlvr.vllm_sync import SyncedVLLMGenerator
 
-            return SyncedVLLMGenerator(self.model, self.config, **self.config.vllm_options)
+            return SyncedVLLMGenerator(self.model, self.config, rank=self.dist.rank, **self.config.vllm_options)
         return HFGenerator(self.model, self.tokenizer)
 
     # ------------------------------------------------------------------------------------------ loop
@@ -117,7 +140,7 @@ class GRPOTrainer:
         logger = None
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.yaml").write_text(self._config_yaml())
+            atomic_write_text(self.out / "config.yaml", self._config_yaml())
             logger = MetricsLogger(self.out, config.logging, run_name=self.out.name, config=asdict(config),
                                    resume_step=self.step)
         metrics: dict = {}
@@ -142,26 +165,27 @@ class GRPOTrainer:
         """One GRPO step on ``batch_size`` prompts (global); returns its metrics."""
         import torch
 
-        if self.rewards is None:
-            from oprd.rlvr.component_step import component_only_step
-
-            return component_only_step(self)
         config = self.config
-        batch = self._collect_batch()
-        hidden_or_old = config.ppo_epochs > 1 or self.hidden_layers
-        old_logp = self._scoring_pass(batch) if hidden_or_old else None
+        if self.rewards is None:  # component losses alone (e.g. OPRD without a reward)
+            batch = self._rollout_batch(self.sampler.take(config.batch_size), round_index=0)
+        else:
+            batch = self._collect_batch()
+        scoring = (config.ppo_epochs > 1 and self.rewards is not None) or self.hidden_layers
+        old_logp = self._scoring_pass(batch) if scoring else None
         for component in self.components:
             component.shape_advantages(batch)
         weights = torch.tensor(batch.weights, dtype=torch.float32).repeat_interleave(config.group_size)
-        advantages = batch.advantages * weights
         keep = (weights > 0).float()
         if config.mask_truncated:
             keep = keep * torch.tensor([0.0 if r.truncated else 1.0 for r in batch.rollouts])
-        ref_logp = self._reference_logp(batch) if self.reference is not None else None
+        advantages = batch.advantages * weights if self.rewards is not None else None
+        ref_logp = self._reference_logp(batch) if self.reference is not None and self.rewards is not None else None
         loss_metrics = self._optimize(batch, advantages, keep, old_logp, ref_logp)
         if self.config.generation_backend == "vllm":
             self.generator.sync_weights()
-        return {**batch.metrics, **loss_metrics, **_batch_stats(batch, weights, config)}
+        if self.rewards is None:
+            return {**batch.metrics, **loss_metrics, **_rollout_stats(batch)}
+        return {**batch.metrics, **loss_metrics, **_batch_stats(batch, weights)}
 
     # ------------------------------------------------------------------------------- rollouts/rewards
     def _collect_batch(self) -> StepBatch:
@@ -208,7 +232,8 @@ class GRPOTrainer:
         sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                   top_p=config.top_p, n=config.group_size, seed=config.seed,
                                   prompt_seeds=seeds, batch_size=config.generation_batch_size)
-        rollouts = self.generator.generate(prompt_ids, sampling) if rows else []
+        with unsharded(self.policy):  # every rank joins the gather, then generates its own share alone
+            rollouts = self.generator.generate(prompt_ids, sampling) if rows else []
         batch = StepBatch(rows=rows, ids=[self.data.ids[r] for r in rows], epochs=[picks[i - offset][1] for i in positions],
                           prompts=[self.data.prompts[r] for r in rows], gold=[self.data.answers[r] for r in rows],
                           rollouts=rollouts, group_size=config.group_size, positions=positions)
@@ -220,7 +245,8 @@ class GRPOTrainer:
         self._score(batch)
         for component in self.components:  # self-rewards read the policy's token distributions (rlvr/self_rewards.py)
             if hasattr(component, "rescore_unlabeled"):
-                component.rescore_unlabeled(batch, self.model, self.tokenizer.pad_token_id)
+                with unsharded(self.policy):
+                    component.rescore_unlabeled(batch, self.policy, self.tokenizer.pad_token_id)
         return batch
 
     def _score(self, batch: StepBatch) -> None:
@@ -234,7 +260,15 @@ class GRPOTrainer:
         prompts = [p for p in batch.prompts for _ in range(g)]
         columns = {k: [v for v in values for _ in range(g)] for k, values in self.data.columns(batch.rows).items()}
         columns["answer"] = [label for label in batch.labels for _ in range(g)]
+        self.rewards.step = self.step
         total, per_function = self.rewards(prompts, completions, **columns)
+        for name, values in per_function.items():
+            for k, value in enumerate(values):
+                if not math.isfinite(value):
+                    raise OprdInputError(
+                        f"reward function {name} returned {value} at step {self.step} for row "
+                        f"{batch.ids[k // g]!r} (sample {k % g}); rewards must be finite numbers: fix the function"
+                    )
         batch.rewards = torch.tensor(total, dtype=torch.float32)
         batch.reward_columns = per_function
 
@@ -267,24 +301,28 @@ class GRPOTrainer:
         return [list(range(i, min(i + size, len(batch.rollouts)))) for i in range(0, len(batch.rollouts), size)]
 
     def _scoring_pass(self, batch: StepBatch):
-        """No-grad pass: old log-probs (PPO epochs > 1) and hidden-state means for components."""
+        """No-grad pass: old log-probs (PPO epochs > 1) and hidden-state means for components.
+
+        With one PPO epoch the loss uses its own detached log-probs as old ones (ratio exactly 1) and
+        this pass runs only for components that read hidden states before the loss (GeoMin), since
+        their weights multiply the advantages of that loss.
+        """
         import torch
 
         old = []
         hidden: dict[int, list] = {layer: [] for layer in self.hidden_layers}
         self.model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), unsharded(self.policy):
             for rows in self._micro_batches(batch):
                 tokens = TokenBatch.from_rollouts([batch.rollouts[i] for i in rows], self.tokenizer.pad_token_id,
                                                   self.model.device)
-                out = token_logprobs(self.model, tokens, temperature=self.config.temperature,
-                                     hidden_layers=self.hidden_layers)
-                logp, means = out if self.hidden_layers else (out, {})
-                old.append(logp)
-                for layer, value in means.items():
+                out = policy_forward(self.policy, tokens, temperature=self.config.temperature,
+                                     hidden_states=bool(self.hidden_layers))
+                old.append(out.logp)
+                for layer, value in response_means(out.hidden_states or (), tokens, self.hidden_layers).items():
                     hidden[layer].append(value.cpu())
         batch.hidden = {layer: torch.cat(parts) for layer, parts in hidden.items()}
-        return old
+        return old if self.config.ppo_epochs > 1 else None
 
     def _reference_logp(self, batch: StepBatch):
         import torch
@@ -294,16 +332,17 @@ class GRPOTrainer:
             for rows in self._micro_batches(batch):
                 tokens = TokenBatch.from_rollouts([batch.rollouts[i] for i in rows], self.tokenizer.pad_token_id,
                                                   self.reference.device)
-                out.append(token_logprobs(self.reference, tokens, temperature=self.config.temperature))
+                out.append(policy_forward(self.reference, tokens, temperature=self.config.temperature).logp)
         return out
 
     def _optimize(self, batch: StepBatch, advantages, keep, old_logp, ref_logp) -> dict:
-        """PPO epochs over the batch in micro-batches; one optimizer step per epoch."""
-        import contextlib
+        """PPO epochs over the batch in micro-batches; one optimizer step per epoch.
 
+        Every rank runs the same number of micro-batches (DDP and FSDP2 need matching collectives):
+        a rank with fewer rollouts repeats its first micro-batch with weight 0. Gradients are
+        reduced on the last micro-batch only; a non-finite gradient norm skips the update.
+        """
         import torch
-
-        from oprd.rlvr.grpo import policy_loss
 
         config = self.config
         micro = self._micro_batches(batch)
@@ -313,47 +352,83 @@ class GRPOTrainer:
             width = max(int(lengths.max()), 1)
             mask = (torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)).float() * keep[rows].unsqueeze(1)
             masks.append(mask)
-        n_tokens = all_reduce_sum(float(sum(m.sum() for m in masks)), self.dist)
-        n_seqs = all_reduce_sum(float(sum((m.sum(1) > 0).sum() for m in masks)), self.dist)
+        local = [float(sum(m.sum() for m in masks)), float(sum((m.sum(1) > 0).sum() for m in masks)),
+                 float(len(batch.rollouts))]
+        n_tokens, n_seqs, n_rollouts = all_reduce_sums(local, self.dist)
+        counts = all_gather_objects(len(micro), self.dist)
         world = self.dist.world_size
         totals: dict[str, float] = {}
+        skipped = 0
         self._set_lr()
         self.policy.train()
         for epoch in range(config.ppo_epochs):
             self.optimizer.zero_grad(set_to_none=True)
-            for k, rows in enumerate(micro):
+            for k in range(max(counts)):
+                padding = k >= len(micro)  # this rank is out of rollouts: a zero-weight repeat keeps collectives even
+                rows = micro[0] if padding else micro[k]
                 rollouts = [batch.rollouts[i] for i in rows]
                 tokens = TokenBatch.from_rollouts(rollouts, self.tokenizer.pad_token_id, self.model.device)
-                mask = masks[k].to(self.model.device)
-                last = k == len(micro) - 1
-                sync = contextlib.nullcontext() if last or not hasattr(self.policy, "no_sync") else self.policy.no_sync()
-                with sync:
-                    logp = token_logprobs(self.policy, tokens, temperature=config.temperature)
-                    old = old_logp[k] if old_logp is not None else logp.detach()
-                    loss, stats = policy_loss(
-                        logp, old, advantages[rows].to(logp.device), mask,
-                        ref_logp=ref_logp[k] if ref_logp is not None else None, beta=config.beta,
-                        eps_low=config.eps_low, eps_high=config.eps_high, aggregation=config.aggregation,
-                        max_len=config.max_new_tokens,
-                    )
-                    share = _share(config.aggregation, mask, n_tokens, n_seqs) * world
-                    total = loss * share
-                    stats = {f"loss/{name}": value for name, value in stats.items()}
+                with gradient_sync(self.policy, k == max(counts) - 1):
+                    outputs = policy_forward(self.policy, tokens, temperature=config.temperature, **self.forward_needs)
+                    total = outputs.anchor  # zero, but every block is in the graph whatever terms follow
+                    terms: dict[str, tuple[float, float]] = {}
+                    if advantages is not None:
+                        pg, pg_weight = self._policy_gradient(outputs, rows, k, padding, advantages, masks,
+                                                              old_logp, ref_logp, n_tokens, n_seqs, terms)
+                        total = total + pg * pg_weight * world
+                    seq_weight = 0.0 if padding else len(rows) / max(n_rollouts, 1.0)
                     for component in self.components:
-                        extra = component.extra_loss(self.policy, MicroBatch(rollouts, tokens, logp))
+                        extra = component.extra_loss(MicroBatch(rollouts, tokens, outputs))
                         if extra is not None:
                             term, term_stats = extra
-                            seq_share = float(len(rows)) / max(all_reduce_sum(float(len(batch.rollouts)), self.dist), 1.0)
-                            total = total + term * seq_share * world
-                            stats.update({f"loss/{component.name}/{n}": v for n, v in term_stats.items()})
+                            total = total + term * seq_weight * world
+                            for name, value in term_stats.items():
+                                terms[f"loss/{component.name}/{name}"] = (float(value), seq_weight)
                     total.backward()
-                for name, value in stats.items():
-                    totals[name] = totals.get(name, 0.0) + float(value) * share / world / config.ppo_epochs
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), config.max_grad_norm)
-            self.optimizer.step()
-            totals["grad_norm"] = float(grad_norm)
-        totals["lr"] = self.optimizer.param_groups[0]["lr"]
-        return totals
+                for name, (value, weight) in terms.items():
+                    totals[name] = totals.get(name, 0.0) + value * weight / config.ppo_epochs
+            grad_norm = total_grad_norm(self.policy, config.max_grad_norm)
+            if math.isfinite(grad_norm):
+                self.optimizer.step()
+            else:
+                self.optimizer.zero_grad(set_to_none=True)
+                skipped += 1
+            totals["grad_norm"] = grad_norm
+        metrics = _sum_over_ranks(totals, self.dist, keep_local=("grad_norm",))
+        metrics["train/skipped_nonfinite"] = float(skipped)
+        metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+        self._check_nonfinite_streak(skipped)
+        return metrics
+
+    def _policy_gradient(self, outputs: PolicyOutputs, rows, k: int, padding: bool, advantages, masks, old_logp,
+                         ref_logp, n_tokens: float, n_seqs: float, terms: dict):
+        """The clipped surrogate (+ KL) of micro-batch ``k`` and its share of the global loss; its
+        per-term statistics go into ``terms`` with that share."""
+        from oprd.rlvr.grpo import policy_loss
+
+        config = self.config
+        logp = outputs.logp
+        mask = masks[k if not padding else 0].to(logp.device) * (0.0 if padding else 1.0)
+        loss, stats = policy_loss(
+            logp, old_logp[k] if old_logp is not None and not padding else logp.detach(),
+            advantages[rows].to(logp.device), mask,
+            ref_logp=ref_logp[k if not padding else 0] if ref_logp is not None else None, beta=config.beta,
+            eps_low=config.eps_low, eps_high=config.eps_high, aggregation=config.aggregation,
+            max_len=config.max_new_tokens,
+        )
+        share = 0.0 if padding else _share(config.aggregation, mask, n_tokens, n_seqs)
+        terms.update({f"loss/{name}": (float(value), share) for name, value in stats.items()})
+        return loss, share
+
+    def _check_nonfinite_streak(self, skipped: int) -> None:
+        """Stop after ``max_nonfinite_skips`` consecutive steps whose updates were all skipped."""
+        self.nonfinite_streak = self.nonfinite_streak + 1 if skipped == self.config.ppo_epochs else 0
+        if self.nonfinite_streak >= self.config.max_nonfinite_skips:
+            raise OprdInputError(
+                f"training stopped at step {self.step}: the gradient norm was non-finite (NaN or inf) for "
+                f"{self.nonfinite_streak} steps in a row, so no update was applied; lower --lr, check the reward "
+                "functions and the data, or use float32 (the last checkpoint holds only finite weights)"
+            )
 
     def _set_lr(self) -> None:
         warm = self.config.warmup_steps
@@ -368,31 +443,47 @@ class GRPOTrainer:
         from oprd.rlvr.evaluate import evaluate
 
         if not self.dist.is_main:
+            if is_sharded(self.policy):
+                with unsharded(self.policy):  # rank 0 generates from the gathered weights
+                    barrier(self.dist)
             return {}
         pool = load_pool(self.config.eval_data, prompt_key=self.config.prompt_key, answer_key=self.config.answer_key,
                          id_key=self.config.id_key)
         self.model.eval()
-        result = evaluate(self.generator, self.tokenizer, pool, k=self.config.eval_k,
-                          max_new_tokens=self.config.eval_max_new_tokens or self.config.max_new_tokens,
-                          batch_size=self.config.generation_batch_size, seed=self.config.seed,
-                          template=self.config.template)
+        with unsharded(self.policy):
+            result = evaluate(self.generator, self.tokenizer, pool, k=self.config.eval_k,
+                              max_new_tokens=self.config.eval_max_new_tokens or self.config.max_new_tokens,
+                              batch_size=self.config.generation_batch_size, seed=self.config.seed,
+                              template=self.config.template)
+            if is_sharded(self.policy):
+                barrier(self.dist)
         return {f"eval/{key}": value for key, value in result.as_dict().items() if key not in ("n", "k")}
 
     def save(self) -> Path | None:
-        """Write ``checkpoint-<step>`` on rank 0; every rank waits for it."""
-        path = None
-        if self.dist.is_main:
-            state = {
-                "step": self.step,
-                "sampler": self.sampler.state_dict(),
-                "rng": rng_state(),
-                "components": {c.name: c.state_dict() for c in self.components},
-                "base_model": self.config.model,
-            }
-            path = save_checkpoint(self.out, self.step, self.model, self.tokenizer, self.optimizer, state,
-                                   self._config_yaml(), self.config.save_total_limit)
-        barrier(self.dist)
-        return path
+        """Write ``checkpoint-<step>`` (every rank takes part; see ``rlvr/checkpoint.py``).
+
+        A model with a non-finite weight is never written: the run stops with one line instead.
+        """
+        import torch
+
+        bad = sum(int(not bool(torch.isfinite(p.detach().to_local() if hasattr(p, "to_local") else p.detach()).all()))
+                  for p in self.model.parameters())
+        if all_reduce_sums([float(bad)], self.dist)[0]:
+            raise OprdInputError(
+                f"step {self.step}: the model holds non-finite weights, so no checkpoint was written; "
+                "resume from the last checkpoint with a lower --lr"
+            )
+        state = {
+            "step": self.step,
+            "sampler": self.sampler.state_dict(),
+            "rng": rng_state(),
+            "components": {c.name: c.state_dict() for c in self.components},
+            "base_model": self.config.model,
+        }
+        final = self.step == self.config.max_steps
+        return save_checkpoint(self.out, self.step, self.policy, self.tokenizer, self.optimizer, state,
+                               self._config_yaml(), self.config.save_total_limit, self.dist,
+                               consolidated=final or self.config.save_consolidated)
 
     def _config_yaml(self) -> str:
         import yaml
@@ -416,19 +507,38 @@ def _share(aggregation: str, mask, n_tokens: float, n_seqs: float) -> float:
     return float((mask.sum(1) > 0).sum()) / max(n_seqs, 1.0)
 
 
-def _batch_stats(batch: StepBatch, weights, config: GRPOConfig) -> dict:
+def _sum_over_ranks(values: dict[str, float], info, *, keep_local: tuple[str, ...] = ()) -> dict[str, float]:
+    """Sum each metric over ranks (the values are already shares of the global batch) in one
+    collective; ``keep_local`` names values that are the same on every rank."""
+    pieces = all_gather_objects(values, info)
+    summed: dict[str, float] = {}
+    for piece in pieces:
+        for name, value in piece.items():
+            summed[name] = summed.get(name, 0.0) + value
+    summed.update({name: values[name] for name in keep_local if name in values})
+    return summed
+
+
+def _rollout_stats(batch: StepBatch) -> dict:
+    """Length, truncation and epoch of this rank's rollouts."""
+    lengths = [float(len(r.response_ids)) for r in batch.rollouts]
+    return {
+        "completion/length_mean": sum(lengths) / max(len(lengths), 1),
+        "completion/truncated_fraction": sum(r.truncated for r in batch.rollouts) / max(len(batch.rollouts), 1),
+        "tokens/generated": float(sum(lengths)),
+        "epoch": float(max(batch.epochs) if batch.epochs else 0),
+    }
+
+
+def _batch_stats(batch: StepBatch, weights) -> dict:
     import torch
 
-    lengths = torch.tensor([float(len(r.response_ids)) for r in batch.rollouts])
     stats = {
         "reward/mean": float(batch.rewards.mean()),
         "reward/std": float(batch.rewards.std()) if len(batch.rewards) > 1 else 0.0,
-        "completion/length_mean": float(lengths.mean()),
-        "completion/truncated_fraction": float(sum(r.truncated for r in batch.rollouts) / len(batch.rollouts)),
-        "tokens/generated": float(lengths.sum()),
+        **_rollout_stats(batch),
         "weights/mean": float(weights.mean()),
         "weights/dropped_groups": float((torch.tensor(batch.weights) == 0).sum()),
-        "epoch": float(max(batch.epochs) if batch.epochs else 0),
     }
     for name, values in batch.reward_columns.items():
         stats[f"reward/{name}"] = float(sum(values) / max(len(values), 1))
@@ -496,6 +606,6 @@ def _reward_set(config: GRPOConfig):
     from oprd.rlvr.rewards import RewardSet, load_reward_function
 
     if rewards_off(config):
-        return None  # reward_funcs [none]: only component losses train (component_step)
+        return None  # reward_funcs [none]: only component losses train (see train_step)
     functions = [load_reward_function(path) for path in config.reward_funcs]
     return RewardSet(functions, config.reward_weights)

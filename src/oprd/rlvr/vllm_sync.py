@@ -11,16 +11,19 @@ class SyncedVLLMGenerator(VLLMGenerator):
     The engine starts from a snapshot of the policy (saved to ``<out>/vllm-init`` each time, since
     after a resume the policy holds the checkpoint's weights) and ``sync_weights`` streams the
     current parameters into the running engine, so no file is written per step. ``engine_kwargs``
-    go to ``vllm.LLM`` as they are.
+    go to ``vllm.LLM`` as they are. Under torchrun every rank owns a colocated engine
+    (``vllm-init-rank<r>``) that generates that rank's prompts; a sharded (FSDP2) policy is gathered
+    one parameter at a time, by every rank together.
     """
 
-    def __init__(self, model, config, **engine_kwargs) -> None:
+    def __init__(self, model, config, *, rank: int = 0, **engine_kwargs) -> None:
         from pathlib import Path
 
         from oprd.models.loading import load_tokenizer
+        from oprd.rlvr.distributed import full_parameters
 
-        snapshot = Path(config.out) / "vllm-init"
-        model.save_pretrained(snapshot)
+        snapshot = Path(config.out) / ("vllm-init" if rank == 0 else f"vllm-init-rank{rank}")
+        model.save_pretrained(snapshot, state_dict=dict(full_parameters(model)))
         load_tokenizer(config.model).save_pretrained(snapshot)
         engine_kwargs.setdefault("worker_extension_cls", f"{WeightSyncWorker.__module__}.{WeightSyncWorker.__name__}")
         super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype,
@@ -37,7 +40,9 @@ class SyncedVLLMGenerator(VLLMGenerator):
         from safetensors.torch import save
 
         dtype = self.llm.model_config.dtype
-        tensors = {name: param.detach().to("cpu", dtype).contiguous() for name, param in self.policy.named_parameters()}
+        from oprd.rlvr.distributed import full_parameters
+
+        tensors = {name: param.to("cpu", dtype).contiguous() for name, param in full_parameters(self.policy)}
         self.llm.collective_rpc("oprd_load_weights", args=(save(tensors),))
         # Cached KV blocks were computed with the old weights.
         self.llm.reset_prefix_cache()
