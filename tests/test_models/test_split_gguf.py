@@ -165,9 +165,9 @@ def test_real_qwen_prepares_and_answers():
     assert model.config.num_hidden_layers == 24
     assert model.config.hidden_size == 896
     assert model.config.vocab_size == 151936
-    ids = build_prompt_ids(tokenizer, "What is 17 + 25?")
+    ids = build_prompt_ids(tokenizer, [{"role": "user", "content": "What is 17 + 25? Reply with the number only."}])
     import torch
 
-    output = model.generate(torch.tensor([ids]), max_new_tokens=48, do_sample=False)
+    output = model.generate(torch.tensor([ids]), max_new_tokens=8, do_sample=False)
     text = tokenizer.decode(output[0, len(ids):], skip_special_tokens=True)
     assert "42" in text
