@@ -103,6 +103,19 @@ class Clock:
         print(f"[{time.time() - self.start:7.0f} s] {message}", file=sys.stderr, flush=True)
 
 
+def make_pool(tasks: str, n: int, seed: int):
+    """``oprd data make`` problems as a pool, sources interleaved round-robin, so every chunk (and so
+    every partial run) holds each source in the same proportion."""
+    from oprd.data import Pool, make_problems
+
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for row in make_problems(tasks, n, seed):
+        by_source.setdefault(str(row.get("source", "")), []).append(row)
+    queues = list(by_source.values())
+    rows = [queue[i] for i in range(max(map(len, queues))) for queue in queues if i < len(queue)]
+    return Pool.from_rows(rows)
+
+
 def chunks(indices: Sequence[int], size: int) -> list[list[int]]:
     """``indices`` in consecutive groups of ``size`` (the unit of caching and resuming)."""
     items = list(indices)

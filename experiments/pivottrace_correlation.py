@@ -34,6 +34,7 @@ from common import (  # noqa: E402
     chunks,
     fmt_interval,
     machine,
+    make_pool,
     mean_with_interval,
     positive_int,
     run_main,
@@ -70,12 +71,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from oprd.data import Pool, make_problems
     from oprd.selectors.pivottrace_pipeline import ModelSide, PivotTraceConfig, answer_inconsistency, trace_scores
     from oprd.verify import is_equivalent
 
     clock = Clock()
-    pool = Pool.from_rows(make_problems(args.tasks, args.n, args.seed))
+    pool = make_pool(args.tasks, args.n, args.seed)
     config = PivotTraceConfig(model=args.model, k=args.k, max_new_tokens=args.max_new_tokens,
                               batch_size=args.batch_size, seed=args.seed, probe_samples=args.samples,
                               attention_batch_size=4, cache_dir=args.cache_dir).validate(pool.n)

@@ -41,6 +41,7 @@ from common import (  # noqa: E402
     chunks,
     fmt_interval,
     machine,
+    make_pool,
     mean_with_interval,
     positive_int,
     run_main,
@@ -108,12 +109,11 @@ def select_subsets(pool, args, budget: float) -> tuple[dict[str, np.ndarray], An
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from oprd.data import Pool, make_problems
     from oprd.selectors.pivottrace_pipeline import ModelSide, PivotTraceConfig
     from oprd.verify import extract_answer, is_equivalent
 
     clock = Clock()
-    pool = Pool.from_rows(make_problems(args.tasks, args.n, args.seed))
+    pool = make_pool(args.tasks, args.n, args.seed)
     by_budget = {}
     for budget in args.budgets:
         by_budget[budget], features = select_subsets(pool, args, budget)
