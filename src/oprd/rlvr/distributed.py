@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def unwrap(policy):
     return getattr(policy, "module", policy).lm
 
 
-def full_parameters(model) -> Iterator[tuple[str, "torch.Tensor"]]:
+def full_parameters(model) -> Iterator[tuple[str, Any]]:
     """``(name, tensor)`` for every parameter, each gathered whole one at a time when sharded
     (a collective: every rank must iterate), so no rank ever holds two full copies at once."""
     for name, param in model.named_parameters():
