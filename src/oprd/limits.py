@@ -39,8 +39,9 @@ SIZE_LIMITS: dict[str, tuple[int, int]] = {
     "eval_steps": (0, 100_000_000),
     "warmup_steps": (0, 100_000_000),
     "max_refill_rounds": (0, 100),
-    "olr_start_epoch": (0, 1_000_000),
+    "olr_start_epoch": (-1, 1_000_000),  # -1: refine from the first epoch on ("after epoch -1")
     "olr_window": (1, 1_000_000),
+    "max_nonfinite_skips": (1, 1_000),
     "olr_min_visits": (1, 1_000_000),
     "num_shards": (1, 100_000),
     "window": (1, MAX_NEW_TOKENS),

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from oprd.errors import OprdInputError
 from oprd.rlvr.components import MicroBatch
 from oprd.rlvr.config import GRPOConfig
-from oprd.rlvr.policy import TokenBatch
+from oprd.rlvr.policy import TokenBatch, policy_forward
 from oprd.rlvr.trainer import GRPOTrainer
 
 HERE = Path(__file__).parent
@@ -68,7 +68,8 @@ def test_extra_loss_runs_the_body_only_and_grads_reach_only_the_student(tmp_path
     trainer.model.get_output_embeddings().register_forward_hook(lambda *a: calls.append(1))
     tokens = TokenBatch.from_rollouts(batch.rollouts, trainer.tokenizer.pad_token_id)
     trainer.model.train()
-    loss, stats = component.extra_loss(trainer.model, MicroBatch(batch.rollouts, tokens, None))
+    outputs = policy_forward(trainer.policy, tokens, **trainer.forward_needs)
+    loss, stats = component.extra_loss(MicroBatch(batch.rollouts, tokens, outputs))
     loss.backward()
     assert calls == []
     assert stats["loss"] > 0 and -1.0 <= stats["cosine"] <= 1.0

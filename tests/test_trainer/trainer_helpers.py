@@ -22,3 +22,14 @@ def varied_reward(prompts, completions, **columns):
     """A reward that differs between the samples of a group for a random model: the byte sum of the
     completion modulo 7, scaled to [0, 1], so every step has non-zero advantages."""
     return [(sum(text.encode()) % 7) / 6 for text in completions]
+
+
+_nan_calls = {"n": 0}
+
+
+def nan_from_second_call(prompts, completions, **columns):
+    """Varied rewards on the first call (step 1), then NaN: a broken reward function."""
+    _nan_calls["n"] += 1
+    if _nan_calls["n"] >= 2:
+        return [float("nan")] * len(completions)
+    return varied_reward(prompts, completions)

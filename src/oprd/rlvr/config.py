@@ -183,7 +183,7 @@ class GRPOConfig:
         check_sizes(self, ("max_steps", "batch_size", "group_size", "max_new_tokens", "eval_max_new_tokens",
                            "micro_batch_size", "ppo_epochs", "save_steps", "save_total_limit", "generation_batch_size",
                            "eval_k", "eval_steps", "warmup_steps", "max_refill_rounds", "olr_start_epoch", "olr_window",
-                           "olr_min_visits", "seed", "label_seed"), owner)  # bounds in oprd/limits.py
+                           "olr_min_visits", "seed", "label_seed", "max_nonfinite_skips"), owner)  # bounds in oprd/limits.py
         if self.scale not in SCALES:
             raise param_error("scale", owner, f"one of {', '.join(SCALES)}", self.scale)
         if self.aggregation not in AGGREGATIONS:

@@ -190,12 +190,13 @@ def _unique_names(functions: Sequence[RewardFunction]) -> list[str]:
 
 
 def _as_rewards(name: str, values: Any, n: int) -> list[float]:
-    """A reward function's output as ``n`` floats, or an error naming the function. None or NaN means
-    "not applicable" (TRL's convention: the completion gets nothing from this function): 0.0, added to
-    the total and logged as such, so every value stays finite. Completions of one prompt share its gold,
-    so a prompt whose gold is skipped scores alike across its group and gets no advantage from it."""
+    """A reward function's output as ``n`` floats, or an error naming the function. None means "not
+    applicable" (TRL's convention: the completion gets nothing from this function): 0.0, added to the
+    total and logged as such. Completions of one prompt share its gold, so a prompt whose gold is
+    skipped scores alike across its group and gets no advantage from it. NaN and inf are kept: the
+    trainer refuses them with the step and the row (a broken reward must not train silently)."""
     try:
-        rewards = [0.0 if v is None or math.isnan(float(v)) else float(v) for v in values]
+        rewards = [0.0 if v is None else float(v) for v in values]
     except (TypeError, ValueError):
         raise OprdInputError(f"reward function {name!r} must return a list of numbers; got {values!r:.80}") from None
     if len(rewards) != n:
