@@ -63,7 +63,7 @@ def run_variant(args) -> dict:
     from oprd.models.tiny import build_tiny_tokenizer
     from oprd.rlvr.components import MicroBatch, StepBatch
     from oprd.rlvr.distill_component import DistillComponent
-    from oprd.rlvr.policy import TokenBatch
+    from oprd.rlvr.policy import TokenBatch, policy_forward
 
     student, teacher_model = _models(args)
     tokenizer = build_tiny_tokenizer()  # only supplies the pad id; both models share "its" ids
@@ -95,7 +95,10 @@ def run_variant(args) -> dict:
                 handle.write("5")
             before = _status_kib("VmRSS") * 1024
         started = time.perf_counter()
-        loss, _ = component.extra_loss(student, MicroBatch(rollouts, tokens, None))
+        needs = component.forward_needs()  # the trainer's one student forward, with what this variant reads
+        outputs = policy_forward(student, tokens, logprobs="logprobs" in needs, hidden_states="hidden_states" in needs,
+                                 logits="logits" in needs)
+        loss, _ = component.extra_loss(MicroBatch(rollouts, tokens, outputs))
         loss.backward()
         if cuda:
             torch.cuda.synchronize()
