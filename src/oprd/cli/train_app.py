@@ -67,7 +67,12 @@ def train(
     olr_window: Optional[int] = typer.Option(None, help="OLR: history length for slope/consistency. [default: full]"),
     olr_sticky: bool = typer.Option(False, "--olr-sticky", help="OLR: keep a replacement once made."),
     olr_min_visits: Optional[int] = typer.Option(None, help="OLR: refine once a prompt has this many visits."),
-    fsdp: bool = typer.Option(False, "--fsdp", help="Shard the model with FSDP2 under torchrun."),
+    fsdp: bool = typer.Option(
+        False, "--fsdp", help="Shard the model with FSDP2 under torchrun (sharded checkpoints; docs/distributed.md)."),
+    save_consolidated: bool = typer.Option(
+        False, "--save-consolidated", help="FSDP2: Hugging Face weights in every checkpoint, not only the last."),
+    max_nonfinite_skips: Optional[int] = typer.Option(
+        None, "--max-nonfinite-skips", help="Stop after this many steps in a row with a NaN/inf gradient. [default: 3]"),
     teacher: Optional[str] = typer.Option(None, "--teacher", help="Distillation teacher: built-in name, HF dir or hub id."),
     distill: Optional[str] = typer.Option(
         None, "--distill", help="oprd | opd-top1 | opd-topk | opd-full, or several: opd-top1,oprd (specs/oprd.md)."),
@@ -112,7 +117,8 @@ def train(
             generation_backend=generation_backend, logging=logging or None, prompt_key=prompt_key,
             answer_key=answer_key, id_key=id_key, fsdp=fsdp or None, olr=olr or None, olr_delta=olr_delta,
             olr_start_epoch=olr_start_epoch, olr_window=olr_window, olr_sticky=olr_sticky or None,
-            olr_min_visits=olr_min_visits, overwrite=overwrite or None,
+            olr_min_visits=olr_min_visits, overwrite=overwrite or None, save_consolidated=save_consolidated or None,
+            max_nonfinite_skips=max_nonfinite_skips,
         )
         from oprd.rlvr.semi_supervised import parse_option_flags
 
