@@ -12,11 +12,8 @@ from typing import Sequence
 
 import torch
 
+from oprd.features.hooked_forward import StopForward, forward_until_stop
 from oprd.features.layers import decoder_parts
-
-
-class _StopForward(Exception):
-    """Raised by the deepest hook: the layers after it are not needed."""
 
 
 def gather_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers: Sequence[int],
@@ -40,15 +37,9 @@ def gather_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
             hidden = output[0] if isinstance(output, tuple) else output
             picked[layer] = hidden[rows, index]
             if layer == deepest:
-                raise _StopForward
+                raise StopForward
         return hook
 
     handles = [modules[layer].register_forward_hook(hook_for(layer)) for layer in wanted]
-    try:
-        body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
-    except _StopForward:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_until_stop(body, handles, input_ids=input_ids, attention_mask=attention_mask)
     return torch.stack([picked[layer] for layer in layers], dim=1)

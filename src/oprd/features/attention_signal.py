@@ -21,15 +21,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from oprd.errors import OprdInputError, param_error
+from oprd.features.hooked_forward import StopForward, forward_until_stop
 from oprd.features.layers import decoder_parts
 from oprd.generation.base import Rollout
 
 VARIANTS = ("long_range", "prompt_mass")
 SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
-
-
-class _StopForward(Exception):
-    """Raised once the deepest hooked layer is done, so later layers never run."""
 
 
 def default_attention_layers(n_layers: int) -> list[int]:
@@ -150,17 +147,11 @@ def _forward(body, attention_modules, batch: list[Rollout], sums, config, device
                 sums[row] += _row_mass(queries[row], keys[row], len(rollout.prompt_ids), len(sequences[row]),
                                        module.scaling, sliding, **options)
         if module is deepest:
-            raise _StopForward
+            raise StopForward
 
     handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in attention_modules]
-    try:
-        with torch.no_grad():
-            body(input_ids=input_ids.to(device), use_cache=False)
-    except _StopForward:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
+    with torch.no_grad():
+        forward_until_stop(body, handles, input_ids=input_ids.to(device))
 
 
 def _queries_keys(module, hidden, rotary):

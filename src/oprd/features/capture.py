@@ -16,6 +16,7 @@ import numpy as np
 
 from oprd.errors import param_error
 from oprd.features.anchors import Anchors, check_positions, find_anchors
+from oprd.features.hooked_forward import StopForward, forward_until_stop
 from oprd.features.layers import decoder_parts, resolve_layers
 from oprd.features.token_scores import TOKEN_SCORE_NAMES, token_scores
 from oprd.generation.base import Rollout
@@ -51,10 +52,6 @@ class CapturedFeatures:
     truncated: np.ndarray
     response_length: np.ndarray
     scores: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-class _StopForward(Exception):
-    """Raised by the last needed hook to skip the remaining layers."""
 
 
 def capture_features(
@@ -155,18 +152,12 @@ def _forward_batch(body, embed, blocks, norm, batch, anchors: list[Anchors], lay
             if layer == len(blocks) and need_final:
                 final_hidden.append(hidden.detach())
             if layer == deepest:
-                raise _StopForward
+                raise StopForward
         return hook
 
     handles = [embed.register_forward_hook(hook_for(0))]
     handles += [blocks[i].register_forward_hook(hook_for(i + 1)) for i in range(len(blocks) - 1)]
     handles.append(norm.register_forward_hook(hook_for(len(blocks))))
-    try:
-        with torch.no_grad():
-            body(input_ids=input_ids.to(device), attention_mask=attention.to(device), use_cache=False)
-    except _StopForward:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
+    with torch.no_grad():
+        forward_until_stop(body, handles, input_ids=input_ids.to(device), attention_mask=attention.to(device))
     return gathered, final_hidden[0] if final_hidden else None, input_ids.to(device)

@@ -29,7 +29,6 @@ the reward functions.
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 from oprd.generation.base import Rollout
@@ -47,6 +46,7 @@ def token_confidence(model, rollouts: Sequence[Rollout], pad_id: int, *, tempera
     """
     import torch
 
+    from oprd.features.token_scores import entropy, self_certainty
     from oprd.rlvr.policy import TokenBatch, policy_forward
 
     certainty: list[float] = []
@@ -64,10 +64,8 @@ def token_confidence(model, rollouts: Sequence[Rollout], pad_id: int, *, tempera
             for first in range(0, states.shape[0], _POSITIONS_PER_CHUNK):
                 logp = torch.log_softmax(states[first : first + _POSITIONS_PER_CHUNK] / temperature, dim=-1)
                 rows = where[first : first + _POSITIONS_PER_CHUNK, 0]
-                kl = -math.log(logp.shape[-1]) - logp.mean(dim=-1)
-                entropy = -(logp.exp() * logp).sum(dim=-1)
-                kl_sum.index_add_(0, rows, kl.double())
-                entropy_sum.index_add_(0, rows, entropy.double())
+                kl_sum.index_add_(0, rows, self_certainty(logp).double())
+                entropy_sum.index_add_(0, rows, entropy(logp).double())
             counts = tokens.mask.sum(dim=1).double().clamp(min=1.0)
             certainty.extend((kl_sum / counts).tolist())
             negative_entropy.extend((-entropy_sum / counts).tolist())
