@@ -1,4 +1,4 @@
-"""OPD + mu * OPRD (specs/oprd.md, "Combining"): several distillation losses, each with its own weight and log."""
+"""OPD + mu * OPRD (docs/methods/oprd.md, "Combining"): several distillation losses, each with its own weight and log."""
 
 import json
 import sys

@@ -1,4 +1,4 @@
-"""The reliable / unreliable split of affinities into weights (specs/geomin.md §5)."""
+"""The reliable / unreliable split of affinities into weights (docs/methods/geomin.md, section 5)."""
 
 import numpy as np
 import pytest

@@ -8,7 +8,7 @@ import typer
 
 from oprd.cli.errors import handle_errors
 
-app = typer.Typer(help="On-policy representation distillation helpers (specs/oprd.md).", no_args_is_help=True,
+app = typer.Typer(help="On-policy representation distillation helpers (docs/methods/oprd.md).", no_args_is_help=True,
                   add_completion=False)
 
 

@@ -61,7 +61,7 @@ def train(
     prompt_key: Optional[str] = typer.Option(None, help="Dotted key of the prompt column."),
     answer_key: Optional[str] = typer.Option(None, help="Dotted key of the answer column."),
     id_key: Optional[str] = typer.Option(None, help="Dotted key of the id column."),
-    olr: bool = typer.Option(False, "--olr", help="Online label refinement of labeled rows (specs/olr.md)."),
+    olr: bool = typer.Option(False, "--olr", help="Online label refinement of labeled rows (docs/methods/olr.md)."),
     olr_delta: Optional[float] = typer.Option(None, help="OLR: pass-rate slope threshold per visit. [default: 0.05]"),
     olr_start_epoch: Optional[int] = typer.Option(None, help="OLR: refine after this 0-based epoch. [default: 4]"),
     olr_window: Optional[int] = typer.Option(None, help="OLR: history length for slope/consistency. [default: full]"),
@@ -75,7 +75,7 @@ def train(
         None, "--max-nonfinite-skips", help="Stop after this many steps in a row with a NaN/inf gradient. [default: 3]"),
     teacher: Optional[str] = typer.Option(None, "--teacher", help="Distillation teacher: built-in name, HF dir or hub id."),
     distill: Optional[str] = typer.Option(
-        None, "--distill", help="oprd | opd-top1 | opd-topk | opd-full, or several: opd-top1,oprd (specs/oprd.md)."),
+        None, "--distill", help="oprd | opd-top1 | opd-topk | opd-full, or several: opd-top1,oprd (docs/methods/oprd.md)."),
     distill_coef: Optional[str] = typer.Option(
         None, "--distill-coef", help="Weight mu of each distillation term, in --distill order: 0.5 or 1.0,0.5. [default: 1.0]"),
     distill_positions: Optional[str] = typer.Option(

@@ -3,7 +3,7 @@
 Per distilled layer pair: teacher states are centred and projected on the top-r principal
 directions of the teacher (``teacher_mean``, ``teacher_basis`` (r, d_t)); student states go through
 a linear map (``student_weight`` (r, d_s), ``student_bias``) fitted to predict those projections.
-Training then compares the two r-dimensional projections, L2-normalised (specs/oprd.md, "Width").
+Training then compares the two r-dimensional projections, L2-normalised (docs/methods/oprd.md, "A teacher of another depth, width or tokenizer").
 Saved as safetensors with the models' names, widths, depths and layer pairs in the metadata, so a
 bridge is never applied to models it was not fitted for.
 """

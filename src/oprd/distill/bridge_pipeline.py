@@ -23,7 +23,7 @@ from oprd.progress import progress_bar
 
 @dataclass
 class BridgeFitConfig:
-    """Knobs of ``oprd distill fit-bridge``; defaults follow specs/oprd.md where it gives one."""
+    """Knobs of ``oprd distill fit-bridge``; defaults as in docs/methods/oprd.md."""
 
     rank: int = 8
     layers: str | list[int] = "all"

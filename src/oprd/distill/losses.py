@@ -1,4 +1,4 @@
-"""The OPRD representation loss on plain tensors (specs/oprd.md, "Loss").
+"""The OPRD representation loss on plain tensors (docs/methods/oprd.md, "Loss").
 
 L = mean over layers of [ (1 / sum_t m_t) * sum_t m_t * (1/d) * ||h_s - sg(h_t)||^2 ],
 the masked mean pooling every selected position of the batch. The teacher side is detached here,

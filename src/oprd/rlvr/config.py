@@ -17,7 +17,7 @@ VLLM_RESERVED = ("model", "dtype", "seed", "trust_remote_code", "worker_cls", "w
 
 @dataclass
 class GRPOConfig:
-    """GRPO training configuration. Defaults follow ``specs/grpo.md`` where it gives one.
+    """GRPO training configuration. Defaults and their sources: ``docs/methods/grpo.md``.
 
     Data
       selected: an ``oprd-select`` output dir (its manifest is checked); or
@@ -41,7 +41,7 @@ class GRPOConfig:
       grader_strip_reasoning (drop <think>...</think> first; unclosed = no answer), grader_float_rounding
       (6), grader_unreadable_gold (zero | skip = None, no reward): how the default accuracy reward, the
       evaluation and majority votes grade answers (``oprd.verify.GraderOptions``, ``docs/grader.md``).
-    Semi-supervised (specs/geomin.md, rlvr/semi_supervised.py)
+    Semi-supervised (docs/methods/geomin.md, rlvr/semi_supervised.py)
       unlabeled_reward also takes geomin (majority labels weighted by the hidden-state prior), trapo
       (majority labels on trajectory-matched prompts), self-certainty, entropy (label-free rewards).
       unlabeled_options: that method's knobs (GeoMinOptions / TraPOOptions fields), e.g. {decay: 0.8}.
@@ -55,12 +55,12 @@ class GRPOConfig:
       eps_low / eps_high: clip range (clip-higher), aggregation: token-mean | seq-mean-token-mean | dr-grpo.
       beta: k3 KL to a frozen copy of the initial policy (0 = no reference model).
       ppo_epochs (mu): passes over each rollout batch; with 1 the ratio is exactly 1.
-    Label refinement (specs/olr.md)
+    Label refinement (docs/methods/olr.md)
       olr: refine labels online from the policy's own majority answers; olr_delta (slope threshold per
       visit, 0.05), olr_start_epoch (refine only after this 0-based epoch, 4), olr_window (history
       length, None = full), olr_sticky (keep a replacement once made), olr_min_visits (step-based
       alternative to the epoch rule). Rows from ``oprd data corrupt`` get simulated noise either way.
-    Distillation (specs/oprd.md)
+    Distillation (docs/methods/oprd.md)
       teacher: model to distil from; distill: oprd | opd-top1 | opd-topk | opd-full, or several as a list
       or comma-joined (opd-top1,oprd = OPD + mu * OPRD); distill_coef: one weight per loss in that order
       (unset = 1.0 each) for the terms added to the GRPO loss, or trained alone with reward_funcs [none]

@@ -1,4 +1,4 @@
-"""The distillation keys of GRPOConfig: allowed values and their checks (specs/oprd.md).
+"""The distillation keys of GRPOConfig: allowed values and their checks (docs/methods/oprd.md).
 
 ``reward_funcs: [none]`` (``oprd-train --reward none``) turns the verifiable reward off: no rewards,
 advantages or policy-gradient forward; only the distillation loss trains (the paper's setting).

@@ -6,9 +6,9 @@ Layers are ranked by how well their log-likelihood ratio separates the classes (
 layers' standardised ratios are averaged into a rollout score, calibrated to ``q = P(correct)``
 with a logistic (Platt) fit. A pseudo-label's affinity is high when its majority rollouts look
 correct and its minority rollouts look incorrect; a 2-component mixture over affinities turns them
-into weights 1 / pi / 0 (:mod:`oprd.rlvr.geomin_split`). Spec: ``specs/geomin.md``.
+into weights 1 / pi / 0 (:mod:`oprd.rlvr.geomin_split`). User doc: ``docs/methods/geomin.md``.
 
-Tags follow the spec: [M] published outline, [O] our default (every one a :class:`GeoMinOptions` field).
+Tags as in the user doc: [M] published outline, [O] our default (every one a :class:`GeoMinOptions` field).
 Our choices beyond the spec text, each marked [O] below:
 
 * the class statistics may be stale in their centring: a rollout's unit vector is taken with the

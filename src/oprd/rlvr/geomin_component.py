@@ -1,6 +1,6 @@
 """GeoMin inside the GRPO trainer: majority pseudo-labels, weighted by the hidden-state prior.
 
-Per step (specs/geomin.md §6): unlabeled prompts get their majority answer as label
+Per step (docs/methods/geomin.md, section 6): unlabeled prompts get their majority answer as label
 (``assign_labels``, so their rewards are R(o, m)); after advantages, ``shape_advantages`` reads the
 hidden-state means the trainer's scoring pass already computed (``batch.hidden``, the same policy
 forward that gives old log-probs; GeoMin never runs its own), adds the labeled rollouts (correct =

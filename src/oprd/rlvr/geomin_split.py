@@ -1,4 +1,4 @@
-"""GeoMin's reliable / unreliable split of pseudo-label affinities into training weights (specs/geomin.md §5).
+"""GeoMin's reliable / unreliable split of pseudo-label affinities into training weights (docs/methods/geomin.md, section 5).
 
 A two-component 1-D Gaussian mixture (sklearn ``GaussianMixture``) is fitted to this step's
 affinities plus those of the previous ``history`` steps; ``pi`` is each of this step's prompts'

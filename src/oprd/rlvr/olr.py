@@ -1,4 +1,4 @@
-"""OLR: online label refinement for noisy labels (``specs/olr.md``), and the label-noise simulation.
+"""OLR: online label refinement for noisy labels (``docs/methods/olr.md``), and the label-noise simulation.
 
 Early in training, accuracy against the true answer rises on prompts with wrong labels about as fast
 as on clean ones, so a prompt's own majority answer becomes a usable replacement label once its

@@ -1,4 +1,4 @@
-"""Label noise and online label refinement inside the trainer (specs/olr.md).
+"""Label noise and online label refinement inside the trainer (docs/methods/olr.md).
 
 Rows made by ``oprd data corrupt`` carry ``original_answer`` (the truth, for metrics only) and
 ``noise``: ``inactive`` rows already hold a sentinel label; ``active`` rows get, at every visit, a

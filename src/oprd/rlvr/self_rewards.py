@@ -10,7 +10,7 @@ Published definitions
     ``-(1/|o|) sum_t H(p_t)``.
 Both are computed exactly from the full next-token distributions at the training temperature.
 Deviations: RENT also studies entropy over only the final tokens; we use all response tokens
-(``specs/geomin.md``). Labeled prompts keep the verifier reward against gold (semi-supervised use;
+(``docs/methods/geomin.md``). Labeled prompts keep the verifier reward against gold (semi-supervised use;
 the papers train on unlabeled data only), so with ``scale="batch"`` the two reward scales share
 one standard deviation.
 

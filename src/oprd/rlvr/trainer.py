@@ -588,7 +588,7 @@ def _default_components(config: GRPOConfig, data) -> list[StepComponent]:
     if config.distill:
         from oprd.rlvr.distill_component import DistillComponent
 
-        components.append(DistillComponent.from_config(config))  # OPRD / OPD against --teacher (specs/oprd.md)
+        components.append(DistillComponent.from_config(config))  # OPRD / OPD against --teacher (docs/methods/oprd.md)
     return components
 
 

@@ -5,7 +5,7 @@ Boosting LLM Reasoning", arXiv 2512.13106, ICLR 2026): unlabeled prompts are rew
 vote (TTRL), but only those whose pass-rate trajectory over training matches the trajectories of
 labeled prompts are trained on; labeled prompts always use the verifier against gold.
 
-What this module implements (the recipe of ``specs/geomin.md``, "Baselines"):
+What this module implements (``docs/methods/geomin.md``, "The unlabeled-reward menu"):
 
 * trajectories: a labeled prompt appends its pass rate against gold at every visit; an unlabeled
   prompt appends its majority pass rate (share of the group in the largest answer cluster, 0 with

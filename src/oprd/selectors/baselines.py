@@ -1,4 +1,4 @@
-"""Baseline selectors behind the same contract as :class:`ShiftSelector` (specs/shift.md).
+"""Baseline selectors behind the same contract as :class:`ShiftSelector` (docs/methods/shift.md).
 
 All take precomputed numbers: a pool (for random), per-item scores (utility, qppl, appl,
 sc-entropy, token-entropy, self-certainty: computed on the model side elsewhere) or an embedding

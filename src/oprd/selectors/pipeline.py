@@ -23,7 +23,7 @@ SHIFT_POSITIONS = ("reasoning_start", "reasoning_end", "mean_prompt")
 class SelectionConfig:
     """Every knob of a selection run; the resolved copy is saved in the manifest.
 
-    Defaults follow ``specs/shift.md``: greedy rollout, 512 new tokens, all block outputs averaged,
+    Defaults as in ``docs/methods/shift.md``: greedy rollout, 512 new tokens, all block outputs averaged,
     start anchor at the first generated token.
     """
 

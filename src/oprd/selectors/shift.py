@@ -1,6 +1,6 @@
 """SHIFT: training-free selection from the reasoning-induced representation shift.
 
-Per prompt (specs/shift.md): start/end hidden states ``s`` and ``e`` (read elsewhere, by the
+Per prompt (docs/methods/shift.md): start/end hidden states ``s`` and ``e`` (read elsewhere, by the
 features layer) give ``delta = e - s``, the utility ``q = log(1 + ||delta||_2)`` and the coverage
 feature ``phi = [s; delta] / ||[s; delta]||_2``. Selection is quality-weighted farthest-first on
 ``phi`` with weights ``q`` (:func:`oprd.selectors.coreset.run_coreset`).
