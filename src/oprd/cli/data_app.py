@@ -33,17 +33,27 @@ def make(
 
         from oprd.data.atomic import atomic_write_text
         from oprd.data.make import make_problems
+        from oprd.errors import OprdInputError
 
         from oprd.data.outputs import check_output_file
 
         check_output_file(out, {})
-        rows = make_problems(task, n, seed, _parse_options(option))
+        try:
+            rows = make_problems(task, n, seed, _parse_options(option))
+        except ModuleNotFoundError as error:
+            if error.name not in _DATA_EXTRA:
+                raise
+            raise OprdInputError(f"oprd data make needs the {_DATA_EXTRA[error.name]} package, which is not installed; "
+                                 "install the data extra: pip install 'oprd[data]'") from None
         atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
         counts = ", ".join(f"{source} {count}" for source, count in Counter(row["source"] for row in rows).items())
         typer.echo(f"wrote {len(rows)} problems ({counts}) to {out}", err=True)
 
 
 register_corrupt(app)
+
+#: module name -> the package of the ``data`` extra that provides it
+_DATA_EXTRA = {"reasoning_gym": "reasoning-gym", "champ_dataset": "champ-dataset"}
 
 
 def _parse_options(pairs: list[str]) -> dict:

@@ -29,7 +29,7 @@ class VLLMGenerator:
         if not vllm_available():
             raise OprdInputError(
                 "the vLLM backend needs the vllm package, which is not installed; "
-                "install it with `pip install 'oprd[vllm]'` or use --backend hf"
+                "install it with `pip install 'oprd[vllm]'` or use --generation-backend hf"
             )
         if llm is None:
             from vllm import LLM
