@@ -41,9 +41,10 @@ def make(
         try:
             rows = make_problems(task, n, seed, _parse_options(option))
         except ModuleNotFoundError as error:
-            if error.name not in _DATA_EXTRA:
+            missing = (error.name or "").split(".")[0]
+            if missing not in _DATA_EXTRA:
                 raise
-            raise OprdInputError(f"oprd data make needs the {_DATA_EXTRA[error.name]} package, which is not installed; "
+            raise OprdInputError(f"oprd data make needs the {_DATA_EXTRA[missing]} package, which is not installed; "
                                  "install the data extra: pip install 'oprd[data]'") from None
         atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
         counts = ", ".join(f"{source} {count}" for source, count in Counter(row["source"] for row in rows).items())
