@@ -96,20 +96,20 @@ def test_existing_selection_column_is_replaced(tmp_path):
 def test_manifest_is_deleted_first_and_written_last(tmp_path, pool, monkeypatch):
     out = write_selection(tmp_path, pool, [0, 1], [1.0, 2.0], method="random")
     events = []
-    real_text, real_json = selection_output.atomic_write_text, selection_output.atomic_write_json
+    real_rows, real_json = selection_output.write_rows, selection_output.atomic_write_json
 
-    def text(path, data):
-        events.append(("text", path.name, (out / "manifest.json").exists()))
-        return real_text(path, data)
+    def rows(directory, stem, data, fmt, **kwargs):
+        events.append(("rows", stem + "." + fmt, (out / "manifest.json").exists()))
+        return real_rows(directory, stem, data, fmt, **kwargs)
 
     def manifest(path, obj):
         events.append(("json", path.name, (out / "manifest.json").exists()))
         return real_json(path, obj)
 
-    monkeypatch.setattr(selection_output, "atomic_write_text", text)
+    monkeypatch.setattr(selection_output, "write_rows", rows)
     monkeypatch.setattr(selection_output, "atomic_write_json", manifest)
     write_selection(out, pool, [2], [0.1], method="random")
-    assert events == [("text", "subset.jsonl", False), ("json", "manifest.json", False)]
+    assert events == [("rows", "subset.jsonl", False), ("json", "manifest.json", False)]
     assert read_manifest(out)["indices"] == [2]
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "subset.jsonl"]
 
@@ -118,10 +118,10 @@ def test_failure_midway_leaves_no_manifest(tmp_path, pool, monkeypatch):
     out = write_selection(tmp_path, pool, [0, 1], [1.0, 2.0], method="random")
     old_subset = (out / "subset.jsonl").read_bytes()
 
-    def disk_full(path, data):
+    def disk_full(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(selection_output, "atomic_write_text", disk_full)
+    monkeypatch.setattr(selection_output, "write_rows", disk_full)
     with pytest.raises(OSError, match="No space"):
         write_selection(out, pool, [3], [0.0], method="random")
     assert not (out / "manifest.json").exists()

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-PoolOpt = Annotated[Path, typer.Option("--pool", help="Pool file: .jsonl, .json or .parquet.")]
+PoolOpt = Annotated[Path, typer.Option(
+    "--pool", help="Pool: a .jsonl, .json or .parquet file, a datasets folder (save_to_disk, or parquet/json shards), "
+    "or a Hub dataset id owner/name (with --split).")]
+SplitOpt = Annotated[Optional[str], typer.Option(
+    "--split", help="Split of a save_to_disk DatasetDict folder, a folder of <split>-* shards, or a Hub dataset.")]
+PoolConfigOpt = Annotated[Optional[str], typer.Option(
+    "--pool-config", help="Config (subset) name of a Hub dataset, as datasets.load_dataset(id, NAME).")]
+FormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", help="Output rows as jsonl | json | parquet | hf (a datasets save_to_disk folder). "
+    "[default: the pool's own format]")]
 ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
 PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]

@@ -11,13 +11,14 @@ import typer
 
 from oprd.cli.errors import handle_errors
 from oprd.cli.pool_options import (
-    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, OverwriteOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
+    AnswerKeyOpt, ConfigOpt, FormatOpt, IdKeyOpt, JsonOpt, ModelOpt, OverwriteOpt, PoolConfigOpt, PoolOpt, PromptKeyOpt,
+    QuietOpt, SplitOpt, TrustOpt,
 )
 from oprd.selectors.methods import EMBEDDINGS, METHODS
 
 app = typer.Typer(
     help="Select a budget of prompts from an unlabeled pool (SHIFT and baselines). "
-    "Writes subset.jsonl, manifest.json (last) and selection.png to --out.",
+    "Writes the subset (in the pool's format, or --format), manifest.json (last) and selection.png to --out.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -55,6 +56,9 @@ def _make_command(method: str):
         prompt_key: PromptKeyOpt = "prompt",
         answer_key: AnswerKeyOpt = "answer",
         id_key: IdKeyOpt = "id",
+        split: SplitOpt = None,
+        pool_config: PoolConfigOpt = None,
+        output_format: FormatOpt = None,
         config: ConfigOpt = None,
         num_shards: ShardsOpt = None,
         shard_index: ShardOpt = None,
@@ -65,23 +69,25 @@ def _make_command(method: str):
         overwrite: OverwriteOpt = False,
     ) -> None:
         with handle_errors():
-            _run(method, pool, config, quiet, json_output, (out, overwrite), (prompt_key, answer_key, id_key), dict(
+            _run(method, (pool, split, pool_config), config, quiet, json_output, (out, overwrite),
+                 (prompt_key, answer_key, id_key), dict(
                 budget=budget, model=model, layers=layers, max_new_tokens=max_new_tokens, batch_size=batch_size,
                 backend=backend, generation_backend=generation_backend, seed=seed, embedding=embedding,
                 num_shards=num_shards, shard_index=shard_index, cache_dir=cache_dir,
-                trust_remote_code=trust_remote_code or None,
+                trust_remote_code=trust_remote_code or None, output_format=output_format,
             ))
 
     command.__doc__ = METHODS[method].help + "."
     return command
 
 
-def _run(method, pool_path, config_path, quiet, json_output, output, keys, flags) -> None:
+def _run(method, source, config_path, quiet, json_output, output, keys, flags) -> None:
     from oprd.cli.options import parse_budget, resolve_config
     from oprd.data import load_pool
     from oprd.selectors.pipeline import SelectionConfig, check_selection_out, run_selection
 
     out, overwrite = output
+    pool_path, split, pool_config = source
 
     if flags["budget"] is not None:
         flags["budget"] = parse_budget(flags["budget"])
@@ -90,7 +96,8 @@ def _run(method, pool_path, config_path, quiet, json_output, output, keys, flags
     out_dir = out or Path("runs") / f"{method}-{config.budget}"
     check_selection_out(out_dir, {"--pool": pool_path, "--config": config_path, "--model": config.model},
                         overwrite=overwrite)
-    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2])
+    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2], split=split,
+                     config_name=pool_config)
     selection = run_selection(pool, config, out_dir=out_dir, progress=not quiet, overwrite=overwrite)
     if selection is None:
         print(f"shard {config.shard_index} done; other shards still running, select again when they finish",

@@ -1,4 +1,5 @@
-"""A pool of problems: the rows of a file (or a list of dicts) with ids, prompts and answers resolved.
+"""A pool of problems: the rows of a file, a folder, a Hub dataset, a ``datasets.Dataset`` or a list of dicts,
+with ids, prompts and answers resolved.
 
 Rows are kept exactly as read, so a selection can write them back untouched; ``ids``, ``prompts`` and
 ``answers`` are the resolved views every other module works from.
@@ -6,8 +7,6 @@ Rows are kept exactly as read, so a selection can write them back untouched; ``i
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -15,10 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union
 
-from oprd.data.atomic import file_sha256
-from oprd.data.jsonsafe import to_jsonable
 from oprd.data.keys import MISSING, lookup
-from oprd.data.readers import read_rows
+from oprd.data.sources import SourceRows, read_source, rows_sha256
 from oprd.errors import OprdInputError
 
 Prompt = Union[str, list[dict[str, Any]]]
@@ -30,7 +27,10 @@ CHAT_ROLES = ("system", "user", "assistant")
 class Pool:
     """Rows plus their resolved ``ids`` (strings, unique), ``prompts`` and ``answers`` (None = unlabeled).
 
-    ``sha256`` identifies the source: the file's bytes, or a canonical JSON dump for in-memory rows.
+    ``sha256`` identifies the source: the file's bytes, the files read from a folder, or a canonical JSON
+    dump for in-memory rows and Hub datasets. ``source_format`` (``jsonl``, ``json``, ``parquet``, ``hf``)
+    is the format a selection is written in by default, ``schema`` the source's Arrow schema where it has
+    one, ``origin`` the split or Hub id read (``{"hub": id, "split": ..., "config": ...}``).
     """
 
     path: Path | None
@@ -42,6 +42,9 @@ class Pool:
     prompt_key: str = "prompt"
     answer_key: str = "answer"
     id_key: str = "id"
+    source_format: str = "jsonl"
+    schema: Any = field(default=None, repr=False)
+    origin: dict[str, Any] | None = None
 
     @property
     def n(self) -> int:
@@ -72,7 +75,31 @@ class Pool:
         rows = list(rows)
         if not rows:
             raise OprdInputError("no rows given; a pool needs at least one row")
-        return _resolve(rows, None, None, _rows_sha256(rows), prompt_key, answer_key, id_key)
+        return _resolve(rows, None, None, rows_sha256(rows), prompt_key, answer_key, id_key)
+
+    @classmethod
+    def from_dataset(
+        cls,
+        dataset: Any,
+        prompt_key: str = "prompt",
+        answer_key: str = "answer",
+        id_key: str = "id",
+    ) -> Pool:
+        """A pool from a ``datasets.Dataset``; its selection is written as a ``datasets`` folder by default."""
+        import datasets
+
+        if isinstance(dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+            raise OprdInputError(
+                f"got a DatasetDict with the splits {', '.join(dataset)}; pass one split, e.g. dataset[{next(iter(dataset))!r}]"
+            )
+        if isinstance(dataset, datasets.IterableDataset):
+            raise OprdInputError("got an IterableDataset (streamed); a pool is read whole: pass "
+                                 "Dataset.from_list(list(dataset.take(N))) or a non-streaming dataset")
+        rows = dataset.to_list()
+        if not rows:
+            raise OprdInputError("the dataset has no rows; a pool needs at least one row")
+        pool = _resolve(rows, None, None, rows_sha256(rows), prompt_key, answer_key, id_key)
+        return replace(pool, source_format="hf", schema=dataset.features.arrow_schema)
 
 
 def load_pool(
@@ -80,25 +107,32 @@ def load_pool(
     prompt_key: str = "prompt",
     answer_key: str = "answer",
     id_key: str = "id",
+    *,
+    split: str | None = None,
+    config_name: str | None = None,
 ) -> Pool:
-    """Load a .jsonl/.json/.parquet pool.
+    """Load a pool: a .jsonl/.json/.parquet file, a ``datasets`` folder, a folder of shards, or a Hub id.
 
+    A folder is either a ``save_to_disk`` folder (``split`` picks one split of a saved ``DatasetDict``) or
+    a folder of parquet / JSON shards read in name order (``split`` keeps the files named ``<split>*``).
+    A path that does not exist and looks like ``owner/name`` is a Hub dataset id, read with
+    ``datasets.load_dataset(path, config_name, split=split)``; without a network it fails at once.
     Keys may be dotted to read nested fields (``reward_model.ground_truth``). A missing or null answer
     means unlabeled; numeric answers and ids become strings; a missing id is the row's 0-based index.
     Files with a UTF-8 BOM, CRLF line ends or blank lines load as they are; a ``.json`` file may hold
     one array of rows or JSON Lines. Any problem raises :class:`OprdInputError` with a one-line fix.
     """
-    source = Path(path).expanduser()
-    raw = read_rows(source)
+    raw = read_source(path, split=split, config_name=config_name)
+    return pool_from_source(raw, prompt_key, answer_key, id_key)
+
+
+def pool_from_source(raw: SourceRows, prompt_key: str = "prompt", answer_key: str = "answer",
+                     id_key: str = "id") -> Pool:
+    """The pool of rows already read by :func:`~oprd.data.sources.read_source` (checked as by :func:`load_pool`)."""
     if not raw.rows:
-        raise OprdInputError(f"pool file {source} holds no rows; a pool needs at least one row")
-    sha256 = hashlib.sha256(raw.data).hexdigest() if raw.data is not None else file_sha256(source)
-    return _resolve(raw.rows, source, raw.lines, sha256, prompt_key, answer_key, id_key)
-
-
-def _rows_sha256(rows: list[Any]) -> str:
-    canonical = json.dumps(to_jsonable(rows), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        raise OprdInputError(f"pool {raw.label} holds no rows; a pool needs at least one row")
+    pool = _resolve(raw.rows, raw.path, raw.lines, raw.sha256, prompt_key, answer_key, id_key, label=raw.label)
+    return replace(pool, source_format=raw.format, schema=raw.schema, origin=raw.origin)
 
 
 def _resolve(
@@ -109,9 +143,11 @@ def _resolve(
     prompt_key: str,
     answer_key: str,
     id_key: str,
+    *,
+    label: str | None = None,
 ) -> Pool:
     """Check every row and build the pool; errors name the row index (and file line where known)."""
-    source = str(path) if path is not None else "rows"
+    source = label or (str(path) if path is not None else "rows")
     ids: list[str] = []
     prompts: list[Prompt] = []
     answers: list[str | None] = []

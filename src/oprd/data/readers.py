@@ -30,6 +30,8 @@ class RawRows:
     lines: list[int] | None
     data: bytes | None
     """The file bytes when they were read whole (saves a second read for hashing)."""
+    schema: Any = None
+    """The Arrow schema of a parquet file (kept so a parquet subset gets the same column types)."""
 
 
 def read_rows(path: Path) -> RawRows:
@@ -43,9 +45,9 @@ def read_rows(path: Path) -> RawRows:
             f"pool file {path} has unsupported extension {path.suffix or '(none)'!r}; use .jsonl, .json or .parquet"
         )
     if suffix == ".parquet":
-        rows = _read_parquet(path)
+        rows, schema = _read_parquet(path)
         check_depth(path, rows, None)
-        return RawRows(rows, None, None)
+        return RawRows(rows, None, None, schema)
     data = path.read_bytes()
     _refuse_compressed(path, data)
     text = _decode(path, data)
@@ -145,8 +147,8 @@ def _read_json_lines(path: Path, text: str) -> tuple[list[Any], list[int]]:
     return rows, lines
 
 
-def _read_parquet(path: Path) -> list[Any]:
-    """Rows of a parquet file as plain dicts (nested structs become nested dicts)."""
+def _read_parquet(path: Path) -> tuple[list[Any], Any]:
+    """Rows of a parquet file as plain dicts (nested structs become nested dicts), and its Arrow schema."""
     import datasets
     import pyarrow
     import pyarrow.parquet
@@ -155,4 +157,4 @@ def _read_parquet(path: Path) -> list[Any]:
         table = pyarrow.parquet.read_table(path)
     except (pyarrow.ArrowException, OSError) as exc:
         raise OprdInputError(f"{path} is not a readable parquet file ({exc}); check the file") from None
-    return datasets.Dataset(table).to_list()
+    return datasets.Dataset(table).to_list(), table.schema

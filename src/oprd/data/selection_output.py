@@ -1,4 +1,5 @@
-"""Write and read a selection output dir: ``subset.jsonl`` plus ``manifest.json``.
+"""Write and read a selection output dir: the subset (``subset.jsonl``, ``.json``, ``.parquet`` or a
+``subset/`` datasets folder) plus ``manifest.json``, which names the subset file and its format.
 
 The manifest is the completion marker: it is deleted before anything else is written and written
 last, atomically, so a crash at any point never leaves an old manifest beside a new subset (or a
@@ -8,25 +9,27 @@ manifest beside a half-written one). Readers treat a dir without a manifest as i
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from oprd.data.atomic import atomic_write_json, atomic_write_text, fsync_dir
+from oprd.data.atomic import atomic_write_json, fsync_dir
 from oprd.data.jsonsafe import to_jsonable
 from oprd.data.pool import Pool
+from oprd.data.row_writer import check_format, write_rows
 from oprd.errors import OprdInputError
 
 MANIFEST = "manifest.json"
+SUBSET_STEM = "subset"
 SUBSET = "subset.jsonl"
+"""The subset's name in the default JSON Lines format (other formats: :func:`~oprd.data.row_writer.output_name`)."""
 SELECTION_COLUMN = "selection"
 _RESERVED = (
     "method", "budget", "seed", "n_pool", "n_selected", "pool_path", "pool_sha256", "prompt_key", "answer_key",
-    "id_key", "indices", "ids", "scores", "subset_file", "subset_sha256", "config", "model", "oprd_version",
-    "timestamp",
+    "id_key", "indices", "ids", "scores", "subset_file", "subset_format", "subset_sha256", "pool_source", "config",
+    "model", "oprd_version", "timestamp",
 )
 
 
@@ -53,11 +56,15 @@ def write_selection(
     config: Mapping[str, Any] | None = None,
     model: str | None = None,
     row_extras: Sequence[Mapping[str, Any]] | None = None,
+    fmt: str | None = None,
     **manifest: Any,
 ) -> Path:
-    """Write ``subset.jsonl`` then ``manifest.json`` into ``out_dir``; returns ``out_dir``.
+    """Write the subset then ``manifest.json`` into ``out_dir``; returns ``out_dir``.
 
-    Each subset line is the pool row, untouched, in selection order, plus one nested ``selection``
+    ``fmt`` (``jsonl``, ``json``, ``parquet``, ``hf``; default: the pool's own format) picks the subset's
+    format; parquet and ``hf`` subsets keep the pool's Arrow schema. The manifest names the subset
+    (``subset_file``, ``subset_format``, ``subset_sha256``).
+    Each subset row is the pool row, untouched, in selection order, plus one nested ``selection``
     column ``{"rank", "index", "score", **row_extras[rank]}`` (rank = 0-based position in the
     selection; an older ``selection`` column, e.g. from re-selecting a subset, is replaced). Scores may
     be numpy values; NaN and inf become null. Extra ``**manifest`` keys are stored in the manifest.
@@ -77,16 +84,18 @@ def write_selection(
     if clash:
         raise ValueError(f"manifest keys {clash} are reserved by write_selection; pass a different name")
 
+    fmt = check_format(pool.source_format if fmt is None else fmt)
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     invalidate_output(out)
-    lines = []
+    rows = []
     for rank, (index, score, extra) in enumerate(zip(indices, score_list, extras)):
         column = {"rank": rank, "index": index, "score": score, **extra}
-        row = {**pool.rows[index], SELECTION_COLUMN: column}
-        lines.append(json.dumps(to_jsonable(row), ensure_ascii=False, allow_nan=False) + "\n")
-    subset_text = "".join(lines)
-    atomic_write_text(out / SUBSET, subset_text)
+        rows.append({**pool.rows[index], SELECTION_COLUMN: column})
+    labels = [f"pool row {index} (id {pool.ids[index]})" for index in indices]
+    written = write_rows(out, SUBSET_STEM, rows, fmt, schema=_without_field(pool.schema, SELECTION_COLUMN),
+                         row_labels=labels)
     atomic_write_json(
         out / MANIFEST,
         {
@@ -103,8 +112,10 @@ def write_selection(
             "indices": indices,
             "ids": [pool.ids[i] for i in indices],
             "scores": score_list,
-            "subset_file": SUBSET,
-            "subset_sha256": hashlib.sha256(subset_text.encode("utf-8")).hexdigest(),
+            "subset_file": written.name,
+            "subset_format": written.format,
+            "subset_sha256": written.sha256,
+            "pool_source": pool.origin,
             "config": config,
             "model": model,
             "oprd_version": _package_version(),
@@ -127,6 +138,13 @@ def read_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise OprdInputError(f"{path} does not hold a JSON object; re-run the selection")
     return manifest
+
+
+def _without_field(schema: Any, name: str) -> Any:
+    """``schema`` without column ``name`` (a re-selected subset's old ``selection`` column is replaced)."""
+    if schema is None or schema.get_field_index(name) < 0:
+        return schema
+    return schema.remove(schema.get_field_index(name))
 
 
 def _check_index(index: Any, n: int) -> int:

@@ -98,20 +98,23 @@ def _without_key(row: dict[str, Any], key: str) -> dict[str, Any]:
 
 def _from_selected(directory: Path) -> TrainData:
     """A SHIFT/baseline dir trains on ``subset.jsonl``; a PivotTrace dir on annotate (labeled) + weak (unlabeled)."""
-    from oprd.data import file_sha256, load_pool, read_manifest
+    from oprd.data import load_pool, pool_from_source, read_manifest, read_source, source_sha256
 
     manifest = read_manifest(directory)
     keys = {k: manifest.get(k) or d for k, d in (("prompt_key", "prompt"), ("answer_key", "answer"), ("id_key", "id"))}
-    _check_pool_unchanged(directory, manifest, file_sha256)
+    _check_pool_unchanged(directory, manifest, source_sha256)
     if manifest.get("method") == "pivottrace":
-        labeled = load_pool(directory / "annotate.jsonl", **keys)
-        weak_file = directory / "weak.jsonl"
-        weak = load_pool(weak_file, **keys) if weak_file.is_file() and weak_file.stat().st_size else None
+        labeled = load_pool(_subset_path(directory, manifest.get("annotate_file", "annotate.jsonl")), **keys)
+        weak_name = manifest.get("weak_file", "weak.jsonl")
+        weak_file = _subset_path(directory, weak_name) if weak_name is not None else None
+        empty = weak_file is None or not weak_file.exists() or (weak_file.is_file() and not weak_file.stat().st_size)
+        weak_rows = None if empty else read_source(weak_file)
+        weak = pool_from_source(weak_rows, **keys) if weak_rows is not None and weak_rows.rows else None
         ids, prompts, answers, rows = list(labeled.ids), list(labeled.prompts), list(labeled.answers), list(labeled.rows)
         missing = [i for i, a in zip(ids, answers) if a is None]
         if missing:
             raise OprdInputError(
-                f"{directory}/annotate.jsonl has rows without answers (first: {missing[0]}); "
+                f"{labeled.path} has rows without answers (first: {missing[0]}); "
                 "label them (the answer column) before training"
             )
         if weak is not None:
@@ -142,18 +145,18 @@ def _subset_path(directory: Path, name: Any) -> Path:
     return path
 
 
-def _check_pool_unchanged(directory: Path, manifest: dict, file_sha256) -> None:
+def _check_pool_unchanged(directory: Path, manifest: dict, source_sha256) -> None:
     pool_path = manifest.get("pool_path")
     if not pool_path:
         return
     path = Path(pool_path)
     if not path.is_absolute() and not path.exists():
         path = directory / pool_path
-    if not path.is_file():
+    if not path.exists():
         print(f"warning: the pool {pool_path} named in {directory}/manifest.json is not here; "
               "training on the saved subset", file=sys.stderr)
         return
-    found = file_sha256(path)
+    found = source_sha256(path, (manifest.get("pool_source") or {}).get("split"))
     if found != manifest.get("pool_sha256"):
         raise OprdInputError(
             f"the pool {pool_path} changed since {directory} was selected (sha256 {found[:12]}... vs "

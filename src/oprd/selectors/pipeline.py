@@ -47,6 +47,8 @@ class SelectionConfig:
     shard_index: int | None = None
     cache_dir: str | None = None
     trust_remote_code: bool = False
+    output_format: str | None = None
+    """Subset format: ``jsonl``, ``json``, ``parquet`` or ``hf`` (a ``datasets`` folder); None = the pool's own."""
 
     def extraction(self) -> ExtractionConfig:
         """The extraction this method needs (shared across methods where the needs are equal)."""
@@ -226,5 +228,5 @@ def _write(selection: Selection, pool, config: SelectionConfig, selector, progre
     write_selection(
         out, pool, selection.indices, selection.scores, method=config.method, budget=selection.budget,
         seed=config.seed, model=config.model if METHODS[config.method].needs_model else None,
-        config=asdict(config), row_extras=row_extras, **selection.extras,
+        config=asdict(config), row_extras=row_extras, fmt=config.output_format, **selection.extras,
     )

@@ -36,6 +36,10 @@ def preflight_selection(config) -> None:
     if config.shard_index is not None:
         check_size("shard_index", config.shard_index, owner, limits=(0, (config.num_shards or 1) - 1))
     check_layer_spec(config.layers)
+    if config.output_format is not None:
+        from oprd.data.row_writer import OUTPUT_FORMATS
+
+        _one_of("output_format", config.output_format, OUTPUT_FORMATS, owner)
     check_backend_installed(config.generation_backend)
 
 
