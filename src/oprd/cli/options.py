@@ -10,6 +10,11 @@ from oprd.errors import OprdInputError
 
 T = TypeVar("T")
 
+#: Options of the commands that are not fields of a config dataclass, so never YAML keys (those a
+#: config does declare, such as GRPOConfig's ``out`` and ``prompt_key``, are keys there).
+COMMAND_LINE_ONLY = ("pool", "out", "prompt_key", "answer_key", "id_key", "quiet", "json", "overwrite",
+                     "config", "probe_labels")
+
 
 def load_yaml(path: Path | str | None) -> dict[str, Any]:
     """Read a YAML mapping (``--config``); dashes in keys are accepted as underscores."""
@@ -42,6 +47,12 @@ def resolve_config(cls: type[T], config_path: Path | str | None, flags: dict[str
     known = {f.name for f in fields(cls)}
     from_file = load_yaml(config_path)
     unknown = sorted(set(from_file) - known)
+    flag_only = [key for key in unknown if key in COMMAND_LINE_ONLY]
+    if flag_only:
+        raise OprdInputError(
+            f"{', '.join(flag_only)} in {config_path}: command-line options only, not config keys; pass "
+            f"{', '.join('--' + key.replace('_', '-') for key in flag_only)} on the command line instead"
+        )
     if unknown:
         raise OprdInputError(
             f"unknown key(s) {', '.join(unknown)} in {config_path}; known keys: {', '.join(sorted(known))}"
