@@ -61,8 +61,8 @@ def run_variant(args) -> dict:
     from oprd.distill.layer_map import layer_pairs
     from oprd.generation.base import Rollout
     from oprd.models.tiny import build_tiny_tokenizer
-    from oprd.rlvr.components import MicroBatch, StepBatch
-    from oprd.rlvr.distill_component import DistillComponent
+    from oprd.rlvr.hooks import MicroBatch, StepBatch
+    from oprd.rlvr.methods.distill.hook import DistillComponent
     from oprd.rlvr.policy import TokenBatch, policy_forward
 
     student, teacher_model = _models(args)
@@ -78,7 +78,7 @@ def run_variant(args) -> dict:
     batch = StepBatch(rows=list(range(args.batch)), ids=[str(i) for i in range(args.batch)], epochs=[0] * args.batch,
                       prompts=["p"] * args.batch, gold=[None] * args.batch, rollouts=rollouts, group_size=1)
     started = time.perf_counter()
-    component.shape_advantages(batch)
+    component.after_advantages(batch)
     teacher_s = time.perf_counter() - started
     tokens = TokenBatch.from_rollouts(rollouts, tokenizer.pad_token_id, args.device)
     student.train()
@@ -98,7 +98,7 @@ def run_variant(args) -> dict:
         needs = component.forward_needs()  # the trainer's one student forward, with what this variant reads
         outputs = policy_forward(student, tokens, logprobs="logprobs" in needs, hidden_states="hidden_states" in needs,
                                  logits="logits" in needs)
-        loss, _ = component.extra_loss(MicroBatch(rollouts, tokens, outputs))
+        loss, _ = component.loss_term(MicroBatch(rollouts, tokens, outputs))
         loss.backward()
         if cuda:
             torch.cuda.synchronize()

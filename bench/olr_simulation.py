@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from oprd.rlvr.olr import OnlineLabelRefiner
+    from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner
     from oprd.rlvr.olr_simulation import simulate
 
     print(f"{args.prompts} prompts, rho={args.rho} inactive, {args.epochs} epochs, K={args.k}, seed {args.seed}")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from oprd.errors import OprdInputError
 from oprd.rlvr.config import GRPOConfig
-from oprd.rlvr.distill_options import coef_flag, distill_terms
+from oprd.rlvr.methods.distill.options import coef_flag, distill_terms
 from oprd.rlvr.trainer import GRPOTrainer
 
 HERE = Path(__file__).parent

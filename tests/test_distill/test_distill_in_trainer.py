@@ -8,7 +8,7 @@ import torch
 from typer.testing import CliRunner
 
 from oprd.errors import OprdInputError
-from oprd.rlvr.components import MicroBatch
+from oprd.rlvr.hooks import MicroBatch
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.policy import TokenBatch, policy_forward
 from oprd.rlvr.trainer import GRPOTrainer
@@ -43,7 +43,7 @@ def test_oprd_only_trains_without_ever_running_the_lm_head_with_gradient(tmp_pat
     head_calls = []
     trainer.model.get_output_embeddings().register_forward_hook(
         lambda module, args, output: head_calls.append(torch.is_grad_enabled()))
-    component = trainer.components[-1]
+    component = trainer.hooks[-1]
     teacher_before = {k: v.clone() for k, v in component.teacher.model.state_dict().items()}
     student_before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.train()
@@ -60,16 +60,16 @@ def test_oprd_only_trains_without_ever_running_the_lm_head_with_gradient(tmp_pat
 def test_extra_loss_runs_the_body_only_and_grads_reach_only_the_student(tmp_path, teachers):
     trainer = GRPOTrainer(_config(tmp_path, teachers["deeper"], distill_positions="last_k:3",
                                   distill_store_dtype="bfloat16", distill_offload=True), progress=False)
-    component = trainer.components[-1]
+    component = trainer.hooks[-1]
     batch = trainer._rollout_batch(trainer.sampler.take(2), round_index=0)
-    component.shape_advantages(batch)
+    component.after_advantages(batch)
     assert all(t.dtype == torch.bfloat16 and t.device.type == "cpu" for t in component._targets["oprd"].values())
     calls = []
     trainer.model.get_output_embeddings().register_forward_hook(lambda *a: calls.append(1))
     tokens = TokenBatch.from_rollouts(batch.rollouts, trainer.tokenizer.pad_token_id)
     trainer.model.train()
     outputs = policy_forward(trainer.policy, tokens, **trainer.forward_needs)
-    loss, stats = component.extra_loss(MicroBatch(batch.rollouts, tokens, outputs))
+    loss, stats = component.loss_term(MicroBatch(batch.rollouts, tokens, outputs))
     loss.backward()
     assert calls == []
     assert stats["loss"] > 0 and -1.0 <= stats["cosine"] <= 1.0
@@ -103,7 +103,7 @@ def test_opd_baselines_train_alone(tmp_path, teachers, kind):
 
 def test_teacher_with_another_tokenizer_is_re_tokenised_for_oprd(tmp_path, teachers):
     trainer = GRPOTrainer(_config(tmp_path, teachers["foreign"], max_steps=1), progress=False)
-    assert not trainer.components[-1].teacher.shares_tokens
+    assert not trainer.hooks[-1].teacher.shares_tokens
     assert math.isfinite(trainer.train()["loss/oprd/loss"])
     with pytest.raises(OprdInputError, match="teacher must use the student's tokenizer"):
         GRPOTrainer(_config(tmp_path, teachers["foreign"], distill="opd-topk", out=str(tmp_path / "run-opd")),

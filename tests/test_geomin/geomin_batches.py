@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oprd.generation.base import Rollout
-from oprd.rlvr.components import StepBatch
+from oprd.rlvr.hooks import StepBatch
 
 
 def make_batch(groups: list[list[str]], gold: list[str | None], *, ids: list[str] | None = None,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from oprd.rlvr.geomin import GeoMinOptions, GeoMinPrior, affinity, candidate_layers
+from oprd.rlvr.methods.geomin.prior import GeoMinOptions, GeoMinPrior, affinity, candidate_layers
 
 LAYERS = [4, 8, 12]
 INFORMATIVE = 8

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from oprd.rlvr.geomin_split import ReliabilitySplit
+from oprd.rlvr.methods.geomin.split import ReliabilitySplit
 
 
 def test_posterior_maps_to_one_pi_or_zero():

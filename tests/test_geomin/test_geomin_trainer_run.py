@@ -25,6 +25,6 @@ def test_geomin_run_logs_diagnostics_and_checkpoints_the_prior(tmp_path):
         assert line["geomin/kept"] + line["geomin/downweighted"] + line["geomin/dropped"] == 1
         assert line["geomin/mean_weight"] == 0.0 and line["weights/dropped_groups"] >= 1
     state = json.loads((tmp_path / "run" / "checkpoint-2" / "trainer_state.json").read_text())
-    assert state["components"]["geomin"]["layers"] == [2]
-    assert state["components"]["geomin"]["centre_count"] == 2 * 2 * 4
+    assert state["hooks"]["geomin"]["layers"] == [2]
+    assert state["hooks"]["geomin"]["centre_count"] == 2 * 2 * 4
     assert state["sampler"]["taken_labeled"] == 2

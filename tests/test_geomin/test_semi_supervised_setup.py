@@ -13,8 +13,8 @@ from oprd.generation.base import Rollout
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.dataset import TrainData, hide_labels
 from oprd.rlvr.mixed_sampler import MixedSampler
-from oprd.rlvr.self_rewards import SelfReward, token_confidence
-from oprd.rlvr.semi_supervised import method_options, parse_option_flags, unlabeled_components
+from oprd.rlvr.methods.self_rewards import SelfReward, token_confidence
+from oprd.rlvr.methods import default_hooks, method_options, parse_option_flags
 
 sys.path.insert(0, str(Path(__file__).parent))
 from geomin_batches import make_batch  # noqa: E402
@@ -43,7 +43,7 @@ def test_self_reward_replaces_unlabeled_rewards_and_trains_them(tiny):
     batch = make_batch([["a", "b"], ["c", "d"]], ["1", None])
     batch.rewards = torch.tensor([1.0, 0.0, 0.0, 0.0])
     batch.weights = [1.0, 0.0]  # what the trainer gives an unlabeled prompt without a label
-    SelfReward("entropy").rescore_unlabeled(batch, model, tokenizer.pad_token_id)
+    SelfReward("entropy").after_rewards(batch, model, tokenizer.pad_token_id)
     assert batch.rewards[:2].tolist() == [1.0, 0.0] and batch.weights == [1.0, 1.0]
     assert torch.all(batch.rewards[2:] < 0) and "unlabeled/entropy_mean" in batch.metrics
 
@@ -99,15 +99,15 @@ def test_geomin_without_labeled_rows_says_what_warm_up_needs():
     data = _data(answer=lambda i: None)
     config = GRPOConfig(data="x.jsonl", unlabeled_reward="geomin", group_size=8)
     with pytest.raises(OprdInputError, match=r"has none \(0 of 6 rows.*needs 64 correct and 64 incorrect"):
-        unlabeled_components(config, data)
+        default_hooks(config, data)
 
 
-def test_menu_builds_the_right_components_and_checks_options():
+def test_menu_builds_the_right_hooks_and_checks_options():
     data = hide_labels(_data(), 0.5)
-    names = {method: [c.name for c in unlabeled_components(GRPOConfig(data="x", unlabeled_reward=method), data)]
+    names = {method: [c.name for c in default_hooks(GRPOConfig(data="x", unlabeled_reward=method), data)]
              for method in ("geomin", "trapo", "entropy", "ttrl")}
     assert names == {"geomin": ["geomin", "pseudo_label_audit"], "trapo": ["trapo", "pseudo_label_audit"],
-                     "entropy": ["self_reward", "pseudo_label_audit"], "ttrl": ["pseudo_label_audit"]}
+                     "entropy": ["self_reward", "pseudo_label_audit"], "ttrl": ["ttrl", "pseudo_label_audit"]}
     assert method_options("geomin", {"decay": 0.8}).decay == 0.8
     with pytest.raises(OprdInputError, match="unknown geomin option"):
         GRPOConfig(data="x", unlabeled_reward="geomin", unlabeled_options={"decai": 0.8}).validate()

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from oprd.rlvr.components import MajorityVoteLabels
-from oprd.rlvr.geomin import GeoMinOptions
-from oprd.rlvr.geomin_component import GeoMinReliability
-from oprd.rlvr.pseudo_labels import PseudoLabelAudit
+from oprd.rlvr.methods.ttrl import MajorityVoteLabels
+from oprd.rlvr.methods.geomin.prior import GeoMinOptions
+from oprd.rlvr.methods.geomin.hook import GeoMinReliability
+from oprd.rlvr.methods.pseudo_labels import PseudoLabelAudit
 from oprd.rlvr.rewards import accuracy_reward
-from oprd.rlvr.trapo import TraPOOptions, TrajectorySelection, select_reliable, trajectory_similarity
+from oprd.rlvr.methods.trapo import TraPOOptions, TrajectorySelection, select_reliable, trajectory_similarity
 
 sys.path.insert(0, str(Path(__file__).parent))
 from geomin_batches import boxed, make_batch  # noqa: E402
@@ -20,7 +20,7 @@ from geomin_batches import boxed, make_batch  # noqa: E402
 
 def test_ttrl_labels_and_rewards_on_hand_computed_groups():
     batch = make_batch([boxed(4, 4, 5, 4), boxed(1, 2, 1, 2), boxed(7, 7, 7, 7)], [None, None, "3"])
-    MajorityVoteLabels().assign_labels(batch)
+    MajorityVoteLabels().after_rollouts(batch)
     assert batch.labels == ["4", None, "3"]
     texts = [r.text for r in batch.rollouts]
     answers = [label for label in batch.labels for _ in range(4)]
@@ -53,9 +53,9 @@ def test_trapo_warm_up_then_keeps_the_prompt_that_learns_like_labeled_ones():
     for epoch in range(3):
         batch = make_batch([labeled_visits[epoch], rising[epoch], falling[epoch]], ["3", None, None],
                            ids=["lab", "up", "down"], epochs=[epoch] * 3)
-        trapo.assign_labels(batch)
+        trapo.after_rollouts(batch)
         assert batch.labels[1:] == ["5", "6"]
-        trapo.shape_advantages(batch)
+        trapo.after_advantages(batch)
         if epoch == 0:
             assert batch.weights == [1.0, 0.0, 0.0] and batch.metrics["trapo/in_warmup"] == 2
     assert batch.weights == [1.0, 1.0, 0.0]
@@ -86,9 +86,9 @@ def test_geomin_component_warms_up_then_weights_by_the_prior():
     rng = np.random.default_rng(0)
     for step in range(4):
         batch = _geomin_batch(rng, step)
-        component.assign_labels(batch)
+        component.after_rollouts(batch)
         assert batch.labels == ["7", "7", "4", "6"]
-        component.shape_advantages(batch)
+        component.after_advantages(batch)
         m = batch.metrics
         if step < 2:  # 8 correct + 8 incorrect labeled rollouts per step
             assert m["geomin/warmup"] == 1.0 and batch.weights[2:] == [0.0, 0.0] and m["geomin/dropped"] == 2
@@ -106,10 +106,10 @@ def test_geomin_component_warms_up_then_weights_by_the_prior():
 def test_audit_splits_pseudo_label_accuracy_by_kept_and_dropped():
     batch = make_batch([boxed(4, 4, 5, 4), boxed(6, 6, 6, 1), boxed(2, 2, 2, 2), boxed(1, 2, 1, 2)],
                        [None, None, None, None])
-    MajorityVoteLabels().assign_labels(batch)
+    MajorityVoteLabels().after_rollouts(batch)
     batch.weights = [1.0, 0.5, 0.0, 0.0]
     rows = [{"hidden_answer": "4"}, {"hidden_answer": "7"}, {"hidden_answer": "2"}, {"hidden_answer": "1"}]
-    PseudoLabelAudit(rows).shape_advantages(batch)
+    PseudoLabelAudit(rows).after_advantages(batch)
     m = batch.metrics
     assert m["unlabeled/pseudo_acc_kept"] == 0.5 and m["unlabeled/pseudo_acc_dropped"] == 1.0
     assert m["unlabeled/pseudo_acc"] == pytest.approx(2 / 3) and m["unlabeled/audited_prompts"] == 3

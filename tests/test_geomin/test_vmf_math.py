@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import vonmises_fisher
 
-from oprd.rlvr.geomin import fit_vmf, vmf_log_density
-from oprd.rlvr.vmf import log_vmf_normaliser
+from oprd.rlvr.methods.geomin.prior import fit_vmf, vmf_log_density
+from oprd.rlvr.methods.geomin.vmf import log_vmf_normaliser
 
 # scipy's own normaliser needs ive(d/2 - 1, kappa) > 0, so each dimension gets kappas where it is exact.
 CASES = [(3, k) for k in (0.05, 0.5, 5.0, 50.0, 500.0)] + [(64, k) for k in (1.0, 10.0, 100.0, 1000.0)] + [

@@ -119,7 +119,7 @@ def test_links_planted_in_out_are_replaced_not_followed(tmp_path):
 
 
 def test_metrics_never_write_through_a_link(tmp_path):
-    from oprd.rlvr.metrics import MetricsLogger
+    from oprd.rlvr.runtime.metrics import MetricsLogger
 
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")

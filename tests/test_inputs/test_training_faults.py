@@ -13,7 +13,7 @@ from oprd.cli import train_app
 from oprd.errors import OprdInputError
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.rewards import RewardSet
-from oprd.rlvr.run_dir import prepare_run_dir
+from oprd.rlvr.runtime.run_dir import prepare_run_dir
 
 HELPERS = Path(__file__).resolve().parents[1] / "test_trainer"
 LETTER = f"{HELPERS / 'trainer_helpers.py'}:letter_reward"
@@ -79,7 +79,7 @@ def test_oprd_train_over_an_earlier_run_exits_2_before_loading_a_model(tmp_path)
 
 
 def test_a_run_from_step_0_never_appends_to_old_metrics(tmp_path):
-    from oprd.rlvr.metrics import MetricsLogger
+    from oprd.rlvr.runtime.metrics import MetricsLogger
 
     (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "tor')
     MetricsLogger(tmp_path, [], run_name="r", config={}, resume_step=2)

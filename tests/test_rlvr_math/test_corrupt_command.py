@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from oprd.cli.corrupt_cmd import register
-from oprd.rlvr.olr import NOISY_LABEL
+from oprd.rlvr.methods.olr.refiner import NOISY_LABEL
 
 app = typer.Typer()
 

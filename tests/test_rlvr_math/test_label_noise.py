@@ -8,7 +8,7 @@ import random
 import pytest
 
 from oprd.errors import OprdInputError
-from oprd.rlvr.olr import NOISY_LABEL, active_noise_label, corrupt_rows, noise_metrics
+from oprd.rlvr.methods.olr.refiner import NOISY_LABEL, active_noise_label, corrupt_rows, noise_metrics
 from oprd.verify import reward_against
 
 

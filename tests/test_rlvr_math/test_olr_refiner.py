@@ -11,7 +11,7 @@ import json
 import pytest
 
 from oprd.errors import OprdInputError
-from oprd.rlvr.olr import NOISY_LABEL, OnlineLabelRefiner, most_frequent_answer, ols_slope
+from oprd.rlvr.methods.olr.refiner import NOISY_LABEL, OnlineLabelRefiner, most_frequent_answer, ols_slope
 
 K = 8
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oprd.rlvr.olr import OnlineLabelRefiner
+from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner
 from oprd.rlvr.olr_simulation import simulate
 
 

@@ -55,3 +55,27 @@ def test_every_training_forward_goes_through_the_policy_module(tmp_path, monkeyp
     grad_calls = sum(1 for inside, _, grad in body_calls if inside and grad)
     micro_batches = -(-16 // 5)
     assert grad_calls == micro_batches * config.ppo_epochs
+
+
+def test_hooks_run_by_their_declared_order_user_hooks_before_the_audit(tmp_path):
+    from oprd.rlvr.hooks import TrainerHook
+
+    seen: list[str] = []
+
+    class Recorder(TrainerHook):
+        def __init__(self, name: str, order: int) -> None:
+            self.name, self.order = name, order
+
+        def after_rollouts(self, batch) -> None:
+            seen.append(self.name)
+
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(f'{{"id": "q{i}", "prompt": "{i}+{i}?", "answer": null, "hidden_answer": "{2 * i}"}}\n'
+                            for i in range(4)))
+    config = GRPOConfig(model="tiny-random-llama", data=str(pool), out=str(tmp_path / "run"), max_steps=1, batch_size=2,
+                        group_size=2, max_new_tokens=4, save_steps=100, reward_funcs=[VARIED])
+    trainer = GRPOTrainer(config, hooks=[Recorder("late", 95), Recorder("user", 50), Recorder("early", 5)],
+                          progress=False)
+    assert [hook.name for hook in trainer.hooks] == ["early", "ttrl", "user", "pseudo_label_audit", "late"]
+    trainer.train()
+    assert seen == ["early", "user", "late"]

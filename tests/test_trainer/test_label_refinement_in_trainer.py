@@ -1,7 +1,7 @@
 import json
 
 from oprd.rlvr.config import GRPOConfig
-from oprd.rlvr.olr import corrupt_rows
+from oprd.rlvr.methods.olr.refiner import corrupt_rows
 from oprd.rlvr.trainer import GRPOTrainer
 
 
@@ -26,12 +26,12 @@ def test_olr_logs_noise_metrics_and_checkpoints_its_histories(tmp_path):
         assert key in metrics[-1]
     assert metrics[-1]["olr/n_noisy"] + metrics[-1]["olr/n_clean"] == 3
     state = json.loads((tmp_path / "run" / "checkpoint-2" / "trainer_state.json").read_text())
-    histories = state["components"]["olr"]["prompts"]
+    histories = state["hooks"]["olr"]["prompts"]
     assert sum(len(h["pass_rates"]) for h in histories.values()) == 6  # 2 steps x 3 prompts, one entry per visit
 
     resumed = GRPOTrainer(_config(tmp_path, max_steps=3, resume="auto"), progress=False)
     resumed.train()
-    refiner = resumed.components[-1].refiner
+    refiner = resumed.hooks[-1].refiner
     assert sum(len(refiner.history(f"q{i}")[1]) for i in range(6)) == 9  # the histories went on
 
 

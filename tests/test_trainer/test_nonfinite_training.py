@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from oprd.cli import train_app
 from oprd.errors import OprdInputError
-from oprd.rlvr.components import StepComponent
+from oprd.rlvr.hooks import TrainerHook
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.trainer import GRPOTrainer
 
@@ -41,7 +41,7 @@ def test_a_nan_reward_at_step_2_exits_2_with_one_line_and_keeps_step_1(tmp_path,
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1]
 
 
-class NaNLossFromStep2(StepComponent):
+class NaNLossFromStep2(TrainerHook):
     """A loss term that turns NaN from the second step on (as an overflow would)."""
 
     name = "nan_loss"
@@ -49,10 +49,10 @@ class NaNLossFromStep2(StepComponent):
     def __init__(self) -> None:
         self.steps = 0
 
-    def shape_advantages(self, batch) -> None:
+    def after_advantages(self, batch) -> None:
         self.steps += 1
 
-    def extra_loss(self, micro):
+    def loss_term(self, micro):
         scale = float("nan") if self.steps >= 2 else 0.0  # NaN reaches every gradient it touches
         return micro.outputs.logp.sum() * scale, {}
 
@@ -61,7 +61,7 @@ def test_nan_gradients_skip_the_update_and_stop_after_the_configured_streak(tmp_
     config = GRPOConfig(model="tiny-random-llama", data=str(write_pool(tmp_path / "pool.jsonl")), out=str(tmp_path / "run"),
                         max_steps=6, batch_size=2, group_size=4, max_new_tokens=6, lr=1e-2, save_steps=1,
                         max_nonfinite_skips=2, reward_funcs=[f"{HERE / 'trainer_helpers.py'}:varied_reward"])
-    trainer = GRPOTrainer(config, components=[NaNLossFromStep2()], progress=False)
+    trainer = GRPOTrainer(config, hooks=[NaNLossFromStep2()], progress=False)
     initial = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     with pytest.raises(OprdInputError, match="non-finite .* for 2 steps in a row"):
         trainer.train()

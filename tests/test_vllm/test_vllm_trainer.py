@@ -11,7 +11,7 @@ pytest.importorskip("vllm")
 from oprd.models import DEFAULT_MODEL, build_prompt_ids, load_model  # noqa: E402
 from oprd.rlvr.config import GRPOConfig  # noqa: E402
 from oprd.rlvr.trainer import GRPOTrainer  # noqa: E402
-from oprd.rlvr.vllm_sync import SyncedVLLMGenerator  # noqa: E402
+from oprd.rlvr.runtime.vllm_sync import SyncedVLLMGenerator  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from vllm_helpers import ENGINE, engine_logprobs, hf_logprobs  # noqa: E402
 

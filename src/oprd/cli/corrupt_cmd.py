@@ -31,7 +31,7 @@ def corrupt(
         from oprd.data import atomic_write_text, load_pool
         from oprd.data.jsonsafe import to_jsonable
         from oprd.errors import OprdInputError
-        from oprd.rlvr.olr import corrupt_rows, validate_noise
+        from oprd.rlvr.methods.olr.refiner import corrupt_rows, validate_noise
 
         validate_noise(rho, mode, "oprd data corrupt")
         if output_path.suffix.lower() not in (".jsonl", ".ndjson"):

@@ -120,13 +120,13 @@ def train(
             olr_min_visits=olr_min_visits, overwrite=overwrite or None, save_consolidated=save_consolidated or None,
             max_nonfinite_skips=max_nonfinite_skips,
         )
-        from oprd.rlvr.semi_supervised import parse_option_flags
+        from oprd.rlvr.methods import parse_option_flags
 
         flags.update(vllm_options=parse_option_flags(vllm_option, flag="--vllm-option",
                                                      example="gpu_memory_utilization=0.4") if vllm_option else None)
         flags.update(unlabeled_options=parse_option_flags(unlabeled_option) if unlabeled_option else None,
                      labeled_ratio=labeled_ratio, label_fraction=label_fraction, label_seed=label_seed)
-        from oprd.rlvr.distill_options import coef_flag, reward_funcs_flag
+        from oprd.rlvr.methods.distill.options import coef_flag, reward_funcs_flag
 
         flags.update(teacher=teacher, distill=distill, distill_coef=coef_flag(distill_coef),
                      distill_positions=distill_positions,

@@ -2,7 +2,7 @@
 
 Tensors in, tensors out at the bottom (losses, selectors, layer maps, bridge fitting); the teacher
 pass and state capture sit on top of them. The GRPO trainer adapts these in
-``oprd.rlvr.distill_component`` (this package never imports ``oprd.rlvr``).
+``oprd.rlvr.methods.distill.hook`` (this package never imports ``oprd.rlvr``).
 """
 
 from __future__ import annotations

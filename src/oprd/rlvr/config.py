@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from oprd.errors import OprdInputError, param_error
+from oprd.rlvr.methods import UNLABELED_METHODS
 from oprd.models.builtin import DEFAULT_MODEL
 from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
 SCALES = ("group", "batch", "none")
-UNLABELED_REWARDS = ("geomin", "ttrl", "trapo", "self-certainty", "entropy", "none")
 #: vllm.LLM keywords a config may not pass: set from the config itself, or code that runs in the engine.
 VLLM_RESERVED = ("model", "dtype", "seed", "trust_remote_code", "worker_cls", "worker_extension_cls")
 
@@ -41,7 +41,7 @@ class GRPOConfig:
       grader_strip_reasoning (drop <think>...</think> first; unclosed = no answer), grader_float_rounding
       (6), grader_unreadable_gold (zero | skip = None, no reward): how the default accuracy reward, the
       evaluation and majority votes grade answers (``oprd.verify.GraderOptions``, ``docs/grader.md``).
-    Semi-supervised (docs/methods/geomin.md, rlvr/semi_supervised.py)
+    Semi-supervised (docs/methods/geomin.md, rlvr/methods/)
       unlabeled_reward also takes geomin (majority labels weighted by the hidden-state prior), trapo
       (majority labels on trajectory-matched prompts), self-certainty, entropy (label-free rewards).
       unlabeled_options: that method's knobs (GeoMinOptions / TraPOOptions fields), e.g. {decay: 0.8}.
@@ -188,14 +188,14 @@ class GRPOConfig:
             raise param_error("scale", owner, f"one of {', '.join(SCALES)}", self.scale)
         if self.aggregation not in AGGREGATIONS:
             raise param_error("aggregation", owner, f"one of {', '.join(AGGREGATIONS)}", self.aggregation)
-        if self.unlabeled_reward not in UNLABELED_REWARDS:
-            raise param_error("unlabeled_reward", owner, f"one of {', '.join(UNLABELED_REWARDS)}", self.unlabeled_reward)
+        if self.unlabeled_reward not in tuple(UNLABELED_METHODS):
+            raise param_error("unlabeled_reward", owner, f"one of {', '.join(tuple(UNLABELED_METHODS))}", self.unlabeled_reward)
         if self.label_fraction is not None and not 0.0 < self.label_fraction <= 1.0:
             raise param_error("label_fraction", owner, "a float in (0, 1] (the share of labeled rows that keep their label)",
                               self.label_fraction)
         if self.labeled_ratio is not None and not 0.0 <= self.labeled_ratio <= 1.0:
             raise param_error("labeled_ratio", owner, "a float in [0, 1] or None (natural mix)", self.labeled_ratio)
-        from oprd.rlvr.semi_supervised import method_options
+        from oprd.rlvr.methods import method_options
 
         method_options(self.unlabeled_reward, self.unlabeled_options)
         if self.generation_backend not in ("hf", "vllm"):
@@ -229,7 +229,7 @@ class GRPOConfig:
             raise param_error("logging", owner, "a list of tensorboard, wandb, trackio", bad_loggers)
         if self.dynamic_sampling and self.max_refill_rounds < 0:
             raise param_error("max_refill_rounds", owner, "an int >= 0", self.max_refill_rounds)
-        from oprd.rlvr.distill_options import validate_distill
+        from oprd.rlvr.methods.distill.options import validate_distill
 
         validate_distill(self)
         return self

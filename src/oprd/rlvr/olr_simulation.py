@@ -6,8 +6,8 @@ distribution whose true-answer share drifts linearly from ``q0`` (drawn in ``sta
 goes to two common mistakes (per-prompt Dirichlet weights) and, for ``tail_share`` of it, to one-off
 wrong answers (wrong answers to math problems rarely coincide). Noisy prompts follow the same drift as
 clean ones (the "early correctness coherence" observation OLR rests on).
-A share ``rho`` of prompts is corrupted with :func:`~oprd.rlvr.olr.corrupt_rows` (inactive noise); every
-prompt is visited once per epoch and :class:`~oprd.rlvr.olr.OnlineLabelRefiner` picks its label.
+A share ``rho`` of prompts is corrupted with :func:`~oprd.rlvr.methods.olr.refiner.corrupt_rows` (inactive noise); every
+prompt is visited once per epoch and :class:`~oprd.rlvr.methods.olr.refiner.OnlineLabelRefiner` picks its label.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oprd.rlvr.olr import OnlineLabelRefiner, corrupt_rows, noise_metrics
+from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner, corrupt_rows, noise_metrics
 
 
 @dataclass

@@ -1,11 +1,12 @@
-"""The GRPO trainer: a readable step loop whose parts are plain functions and components.
+"""The GRPO trainer: a readable step loop whose parts are plain functions and declared hooks.
 
-One step: sample prompts -> G rollouts each -> labels (components) -> rewards -> advantages
-(computed on the global batch, so DDP matches a single process) -> weights (components) ->
-optional no-grad pass for old log-probs / hidden states -> PPO epochs of micro-batched
-forward/backward with the clipped surrogate (+ KL, + component loss terms) -> AdamW step ->
-log, evaluate, checkpoint. With ``reward_funcs: [none]`` the same loop trains on the component
-terms alone (no rewards, advantages or policy-gradient term).
+One step: sample prompts -> G rollouts each -> ``after_rollouts`` hooks (labels) -> rewards ->
+``after_rewards`` hooks -> advantages (computed on the global batch, so DDP matches a single
+process) -> ``after_advantages`` hooks (weights) -> optional no-grad pass for old log-probs /
+hidden states -> PPO epochs of micro-batched forward/backward with the clipped surrogate (+ KL, +
+hooks' ``loss_term``) -> AdamW step -> log, evaluate, checkpoint. With ``reward_funcs: [none]``
+the same loop trains on the hooks' loss terms alone (no rewards, advantages or policy-gradient
+term). Hooks and their order: ``rlvr/hooks.py``; the methods that provide them: ``rlvr/methods/``.
 
 Distributed: every forward goes through the wrapped policy (``rlvr/policy.py``), accumulation
 through ``gradient_sync``, generation through ``unsharded``; every rank runs the same number of
@@ -24,13 +25,14 @@ from typing import Sequence
 from oprd.data.atomic import atomic_write_text
 from oprd.errors import OprdInputError
 from oprd.generation.base import SamplingConfig
-from oprd.rlvr.checkpoint import (check_same_model, has_weights, load_training_state, read_state, resolve_resume,
+from oprd.rlvr.runtime.checkpoint import (check_same_model, has_weights, load_training_state, read_state, resolve_resume,
                                   rng_state, save_checkpoint, set_rng_state)
-from oprd.rlvr.components import MajorityVoteLabels, MicroBatch, StepBatch, StepComponent
+from oprd.rlvr.hooks import MicroBatch, StepBatch, TrainerHook
+from oprd.rlvr.methods import default_hooks
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.preflight import preflight_training
-from oprd.rlvr.run_dir import prepare_run_dir
-from oprd.rlvr.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync, init_distributed,
+from oprd.rlvr.runtime.run_dir import prepare_run_dir
+from oprd.rlvr.runtime.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync, init_distributed,
                                    is_sharded, total_grad_norm, unsharded, wrap_model)
 from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response_means
 
@@ -38,11 +40,12 @@ from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response
 class GRPOTrainer:
     """Train a causal LM with GRPO on labeled and unlabeled prompts.
 
-    ``components`` (GeoMin, OLR, OPRD, ...) hook into labels, advantage weights and extra losses;
+    ``hooks`` (user :class:`TrainerHook` objects) run beside the ones the config asks for (GeoMin,
+    OLR, OPRD, ...; ``rlvr/methods``), all by their ``order``;
     TTRL majority voting for unlabeled rows is added by default (``unlabeled_reward="ttrl"``).
     """
 
-    def __init__(self, config: GRPOConfig, *, components: Sequence[StepComponent] = (), progress: bool = True) -> None:
+    def __init__(self, config: GRPOConfig, *, hooks: Sequence[TrainerHook] = (), progress: bool = True) -> None:
         import torch
 
         from oprd.models.loading import load_model
@@ -67,7 +70,7 @@ class GRPOTrainer:
                                     answer_key=config.answer_key, id_key=config.id_key,
                                     label_fraction=config.label_fraction, label_seed=config.label_seed)
         preflight_training(config, self.data)  # every input checked before the model loads
-        self.components = [*_default_components(config, self.data), *components]
+        self.hooks = sorted([*default_hooks(config, self.data), *hooks], key=lambda hook: hook.order)
         self.rewards = _reward_set(config)
         checkpoint = resolve_resume(config.resume, self.out)
         if checkpoint:
@@ -94,9 +97,9 @@ class GRPOTrainer:
         if checkpoint:
             self._restore(checkpoint)
         self.generator = self._make_generator()
-        self.hidden_layers = sorted({layer for c in self.components
+        self.hidden_layers = sorted({layer for c in self.hooks
                                      for layer in c.hidden_layers(self.model.config.num_hidden_layers)})
-        needs = {need for c in self.components for need in c.forward_needs()}
+        needs = {need for c in self.hooks for need in c.forward_needs()}
         self.forward_needs = {"logprobs": self.rewards is not None or "logprobs" in needs,
                               "hidden_states": "hidden_states" in needs, "logits": "logits" in needs}
 
@@ -109,8 +112,8 @@ class GRPOTrainer:
         load_training_state(checkpoint, self.policy, self.optimizer)
         self.sampler.load_state_dict(state["sampler"])
         set_rng_state(state["rng"])
-        for component in self.components:
-            component.load_state_dict(state["components"].get(component.name, {}))
+        for hook in self.hooks:
+            hook.load_state_dict(state["hooks"].get(hook.name, {}))
         self.step = state["step"]
         if self.dist.is_main:
             print(f"resumed from {checkpoint} at step {self.step} (epoch {self.sampler.epoch}, "
@@ -120,7 +123,7 @@ class GRPOTrainer:
         from oprd.generation import HFGenerator
 
         if self.config.generation_backend == "vllm":
-            from oprd.rlvr.vllm_sync import SyncedVLLMGenerator
+            from oprd.rlvr.runtime.vllm_sync import SyncedVLLMGenerator
 
             return SyncedVLLMGenerator(self.model, self.config, rank=self.dist.rank, **self.config.vllm_options)
         return HFGenerator(self.model, self.tokenizer)
@@ -128,8 +131,8 @@ class GRPOTrainer:
     # ------------------------------------------------------------------------------------------ loop
     def train(self) -> dict:
         """Run until ``max_steps``; returns the last step's metrics."""
-        from oprd.rlvr.metrics import MetricsLogger
-        from oprd.rlvr.train_progress import TrainProgress
+        from oprd.rlvr.runtime.metrics import MetricsLogger
+        from oprd.rlvr.runtime.progress import TrainProgress
 
         config = self.config
         if self.step >= config.max_steps:
@@ -166,14 +169,14 @@ class GRPOTrainer:
         import torch
 
         config = self.config
-        if self.rewards is None:  # component losses alone (e.g. OPRD without a reward)
+        if self.rewards is None:  # hooks' loss terms alone (e.g. OPRD without a reward)
             batch = self._rollout_batch(self.sampler.take(config.batch_size), round_index=0)
         else:
             batch = self._collect_batch()
         scoring = (config.ppo_epochs > 1 and self.rewards is not None) or self.hidden_layers
         old_logp = self._scoring_pass(batch) if scoring else None
-        for component in self.components:
-            component.shape_advantages(batch)
+        for hook in self.hooks:
+            hook.after_advantages(batch)
         weights = torch.tensor(batch.weights, dtype=torch.float32).repeat_interleave(config.group_size)
         keep = (weights > 0).float()
         if config.mask_truncated:
@@ -219,7 +222,7 @@ class GRPOTrainer:
         return batch
 
     def _rollout_batch(self, picks: list[tuple[int, int]], *, round_index: int) -> StepBatch:
-        """This rank's share of ``picks``: generate, then let components assign labels and score."""
+        """This rank's share of ``picks``: generate, then let hooks set labels, score and rescore."""
         from oprd.models.chat import build_prompt_ids
 
         config = self.config
@@ -239,14 +242,14 @@ class GRPOTrainer:
                           rollouts=rollouts, group_size=config.group_size, positions=positions)
         batch.labels = list(batch.gold)
         batch.weights = [1.0] * len(rows)
-        for component in self.components:
-            component.assign_labels(batch)
+        for hook in self.hooks:
+            hook.after_rollouts(batch)
         batch.weights = [w if label is not None else 0.0 for w, label in zip(batch.weights, batch.labels)]
         self._score(batch)
-        for component in self.components:  # self-rewards read the policy's token distributions (rlvr/self_rewards.py)
-            if hasattr(component, "rescore_unlabeled"):
+        for hook in self.hooks:  # self-rewards read the policy's token distributions (rlvr/methods/self_rewards.py)
+            if type(hook).after_rewards is not TrainerHook.after_rewards:  # gather FSDP weights only when used
                 with unsharded(self.policy):
-                    component.rescore_unlabeled(batch, self.policy, self.tokenizer.pad_token_id)
+                    hook.after_rewards(batch, self.policy, self.tokenizer.pad_token_id)
         return batch
 
     def _score(self, batch: StepBatch) -> None:
@@ -301,10 +304,10 @@ class GRPOTrainer:
         return [list(range(i, min(i + size, len(batch.rollouts)))) for i in range(0, len(batch.rollouts), size)]
 
     def _scoring_pass(self, batch: StepBatch):
-        """No-grad pass: old log-probs (PPO epochs > 1) and hidden-state means for components.
+        """No-grad pass: old log-probs (PPO epochs > 1) and hidden-state means for hooks.
 
         With one PPO epoch the loss uses its own detached log-probs as old ones (ratio exactly 1) and
-        this pass runs only for components that read hidden states before the loss (GeoMin), since
+        this pass runs only for hooks that read hidden states before the loss (GeoMin), since
         their weights multiply the advantages of that loss.
         """
         import torch
@@ -377,13 +380,13 @@ class GRPOTrainer:
                                                               old_logp, ref_logp, n_tokens, n_seqs, terms)
                         total = total + pg * pg_weight * world
                     seq_weight = 0.0 if padding else len(rows) / max(n_rollouts, 1.0)
-                    for component in self.components:
-                        extra = component.extra_loss(MicroBatch(rollouts, tokens, outputs))
+                    for hook in self.hooks:
+                        extra = hook.loss_term(MicroBatch(rollouts, tokens, outputs))
                         if extra is not None:
                             term, term_stats = extra
                             total = total + term * seq_weight * world
                             for name, value in term_stats.items():
-                                terms[f"loss/{component.name}/{name}"] = (float(value), seq_weight)
+                                terms[f"loss/{hook.name}/{name}"] = (float(value), seq_weight)
                     total.backward()
                 for name, (value, weight) in terms.items():
                     totals[name] = totals.get(name, 0.0) + value * weight / config.ppo_epochs
@@ -460,7 +463,7 @@ class GRPOTrainer:
         return {f"eval/{key}": value for key, value in result.as_dict().items() if key not in ("n", "k")}
 
     def save(self) -> Path | None:
-        """Write ``checkpoint-<step>`` (every rank takes part; see ``rlvr/checkpoint.py``).
+        """Write ``checkpoint-<step>`` (every rank takes part; see ``rlvr/runtime/checkpoint.py``).
 
         A model with a non-finite weight is never written: the run stops with one line instead.
         """
@@ -477,7 +480,7 @@ class GRPOTrainer:
             "step": self.step,
             "sampler": self.sampler.state_dict(),
             "rng": rng_state(),
-            "components": {c.name: c.state_dict() for c in self.components},
+            "hooks": {c.name: c.state_dict() for c in self.hooks},
             "base_model": self.config.model,
         }
         final = self.step == self.config.max_steps
@@ -562,36 +565,6 @@ def _concat(first: StepBatch, second: StepBatch) -> StepBatch:
     return merged
 
 
-def _default_components(config: GRPOConfig, data) -> list[StepComponent]:
-    """TTRL for unlabeled rows; noise simulation / OLR for labeled rows when the data or config asks."""
-    components: list[StepComponent] = []
-    if config.unlabeled_reward == "ttrl" and data.n_labeled < data.n:
-        components.append(MajorityVoteLabels())
-    from oprd.rlvr.semi_supervised import unlabeled_components
-
-    components.extend(unlabeled_components(config, data))  # geomin | trapo | self-rewards, pseudo-label audit
-    has_noise = any(row.get("noise") is not None for row in data.rows)
-    if config.olr or has_noise:
-        from oprd.rlvr.olr import OnlineLabelRefiner
-        from oprd.rlvr.olr_component import LabelRefinement
-
-        refiner = None
-        if config.olr:
-            refiner = OnlineLabelRefiner(delta=config.olr_delta, start_epoch=config.olr_start_epoch,
-                                         window=config.olr_window, sticky=config.olr_sticky,
-                                         min_visits=config.olr_min_visits)
-            epochs = -(-config.max_steps * config.batch_size // max(data.n, 1))
-            warning = refiner.schedule_warning(epochs)
-            if warning:
-                print(f"warning: {warning}", file=sys.stderr)
-        components.append(LabelRefinement(data.rows, refiner, seed=config.seed))
-    if config.distill:
-        from oprd.rlvr.distill_component import DistillComponent
-
-        components.append(DistillComponent.from_config(config))  # OPRD / OPD against --teacher (docs/methods/oprd.md)
-    return components
-
-
 def _base_config(config: GRPOConfig):
     """The Hugging Face config of ``--model`` (to check a resumed checkpoint against it)."""
     from transformers import AutoConfig
@@ -602,10 +575,10 @@ def _base_config(config: GRPOConfig):
 
 
 def _reward_set(config: GRPOConfig):
-    from oprd.rlvr.distill_options import rewards_off
+    from oprd.rlvr.methods.distill.options import rewards_off
     from oprd.rlvr.rewards import RewardSet, load_reward_function
 
     if rewards_off(config):
-        return None  # reward_funcs [none]: only component losses train (see train_step)
+        return None  # reward_funcs [none]: only the hooks' loss terms train (see train_step)
     functions = [load_reward_function(path) for path in config.reward_funcs]
     return RewardSet(functions, config.reward_weights)

@@ -20,7 +20,7 @@ class SyncedVLLMGenerator(VLLMGenerator):
         from pathlib import Path
 
         from oprd.models.loading import load_tokenizer
-        from oprd.rlvr.distributed import full_parameters
+        from oprd.rlvr.runtime.distributed import full_parameters
 
         snapshot = Path(config.out) / ("vllm-init" if rank == 0 else f"vllm-init-rank{rank}")
         model.save_pretrained(snapshot, state_dict=dict(full_parameters(model)))
@@ -40,7 +40,7 @@ class SyncedVLLMGenerator(VLLMGenerator):
         from safetensors.torch import save
 
         dtype = self.llm.model_config.dtype
-        from oprd.rlvr.distributed import full_parameters
+        from oprd.rlvr.runtime.distributed import full_parameters
 
         tensors = {name: param.to("cpu", dtype).contiguous() for name, param in full_parameters(self.policy)}
         self.llm.collective_rpc("oprd_load_weights", args=(save(tensors),))

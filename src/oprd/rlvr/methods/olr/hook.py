@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import random
 
-from oprd.rlvr.components import StepBatch, StepComponent
-from oprd.rlvr.olr import OnlineLabelRefiner, active_noise_label, noise_metrics
+from oprd.rlvr.hooks import StepBatch, TrainerHook
+from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner, active_noise_label, noise_metrics
 
 
-class LabelRefinement(StepComponent):
+class LabelRefinement(TrainerHook):
     """Applies simulated noise where the data says so, then OLR when ``refiner`` is given."""
 
     name = "olr"
+    order = 10
 
     def __init__(self, rows: list[dict], refiner: OnlineLabelRefiner | None, *, seed: int = 0) -> None:
         self.rows = rows
         self.refiner = refiner
         self.seed = seed
 
-    def assign_labels(self, batch: StepBatch) -> None:
+    def after_rollouts(self, batch: StepBatch) -> None:
         from oprd.verify import extract_answer, reward_against
 
         truths, noisy, accuracies, labels = [], [], [], []
@@ -59,3 +60,18 @@ class LabelRefinement(StepComponent):
     def load_state_dict(self, state: dict) -> None:
         if self.refiner and state:
             self.refiner.load_state_dict(state)
+
+
+def build(config, data, *, warn) -> list[TrainerHook]:
+    """Simulated noise where rows carry it, refined by OLR when ``config.olr``; ``warn`` gets a line
+    when the run is too short for refinement to start."""
+    refiner = None
+    if config.olr:
+        refiner = OnlineLabelRefiner(delta=config.olr_delta, start_epoch=config.olr_start_epoch,
+                                     window=config.olr_window, sticky=config.olr_sticky,
+                                     min_visits=config.olr_min_visits)
+        epochs = -(-config.max_steps * config.batch_size // max(data.n, 1))
+        warning = refiner.schedule_warning(epochs)
+        if warning:
+            warn(warning)
+    return [LabelRefinement(data.rows, refiner, seed=config.seed)]

@@ -15,7 +15,7 @@ from typing import Any
 
 from oprd.data.outputs import check_output_dir, refuse_symlinks
 from oprd.errors import OprdInputError
-from oprd.rlvr.checkpoint import list_checkpoints
+from oprd.rlvr.runtime.checkpoint import list_checkpoints
 
 #: Files a run writes at the top of ``out`` (checkpoints are ``checkpoint-<step>/`` dirs beside them).
 RUN_FILES = ("metrics.jsonl", "config.yaml")

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oprd.errors import param_error
-from oprd.rlvr.components import StepBatch, StepComponent
-from oprd.rlvr.pseudo_labels import assign_majority
+from oprd.errors import OprdInputError, param_error
+from oprd.rlvr.hooks import StepBatch, TrainerHook
+from oprd.rlvr.methods.pseudo_labels import assign_majority
 from oprd.verify import AnswerCluster, cluster_answers, extract_answer, reward_against
 
 
@@ -93,10 +93,11 @@ def select_reliable(scores, *, top_fraction: float = 0.1, threshold: float = 0.4
     return keep
 
 
-class TrajectorySelection(StepComponent):
+class TrajectorySelection(TrainerHook):
     """The ``--unlabeled-reward trapo`` component: majority labels, trajectory-matched selection."""
 
     name = "trapo"
+    order = 20
 
     def __init__(self, options: TraPOOptions | None = None) -> None:
         self.options = (options or TraPOOptions()).validate()
@@ -104,10 +105,10 @@ class TrajectorySelection(StepComponent):
         self.unlabeled: dict[str, list[float]] = {}
         self._clusters: dict[int, AnswerCluster | None] = {}
 
-    def assign_labels(self, batch: StepBatch) -> None:
+    def after_rollouts(self, batch: StepBatch) -> None:
         self._clusters.update(assign_majority(batch))
 
-    def shape_advantages(self, batch: StepBatch) -> None:
+    def after_advantages(self, batch: StepBatch) -> None:
         clusters, self._clusters = self._clusters, {}
         candidates = []
         for p in range(batch.n_prompts):
@@ -150,3 +151,13 @@ def _largest_share(texts: list[str], cluster: AnswerCluster | None) -> float:
         return cluster.size / len(texts)
     clusters = cluster_answers([extract_answer(t) for t in texts])
     return clusters[0].size / len(texts) if clusters else 0.0
+
+
+def build(config, data, options: TraPOOptions) -> list[TrainerHook]:
+    """The TraPO hook for a run with unlabeled rows; it compares them with labeled ones."""
+    if data.n_labeled == 0:
+        raise OprdInputError(
+            f"--unlabeled-reward trapo compares unlabeled prompts with labeled ones, but {data.source} has no "
+            "labeled rows; label some rows, or use --unlabeled-reward ttrl"
+        )
+    return [TrajectorySelection(options)] if data.n_labeled < data.n else []

@@ -1,8 +1,8 @@
 """OPRD and the OPD baselines as a trainer component: teacher targets once per step, loss per micro-batch.
 
-After the rollouts of a step (``shape_advantages``), the frozen teacher reads all of them and keeps
+After the rollouts of a step (``after_advantages``), the frozen teacher reads all of them and keeps
 only its targets (selected layers/positions for OPRD, final states for OPD), in bf16 and on CPU if
-asked. Each micro-batch's ``extra_loss`` returns ``sum_k coef_k * loss_k`` over the configured
+asked. Each micro-batch's ``loss_term`` returns ``sum_k coef_k * loss_k`` over the configured
 terms (one, or a combination such as OPD + mu * OPRD), reading the student's hidden states,
 log-probs or logits from the trainer's one policy forward (``forward_needs`` asks for them; the
 student never runs a forward of its own); the trainer adds it to the GRPO loss, or trains on it
@@ -27,14 +27,16 @@ from oprd.distill.opd import opd_loss, student_topk
 from oprd.distill.positions import parse_positions
 from oprd.distill.teacher import Teacher
 from oprd.errors import OprdInputError
-from oprd.rlvr.components import MicroBatch, StepBatch, StepComponent
+from oprd.rlvr.hooks import MicroBatch, StepBatch, TrainerHook
 from oprd.rlvr.config import GRPOConfig
-from oprd.rlvr.distill_options import distill_terms
+from oprd.rlvr.methods.distill.options import distill_terms
 from oprd.rlvr.policy import TokenBatch, states_at
 
 
-class DistillComponent(StepComponent):
+class DistillComponent(TrainerHook):
     """``--distill oprd | opd-top1 | opd-topk | opd-full`` (or several, comma-joined) against ``--teacher``."""
+
+    order = 30
 
     def __init__(self, kinds: str | Sequence[str], teacher: Teacher, *, plan: DistillPlan | None = None,
                  coef: float | Sequence[float] | None = None, positions: str = "last_k:2000",
@@ -85,7 +87,7 @@ class DistillComponent(StepComponent):
                    normalize=config.distill_normalize)
 
     # ------------------------------------------------------------------------------ teacher pass
-    def shape_advantages(self, batch: StepBatch) -> None:
+    def after_advantages(self, batch: StepBatch) -> None:
         """Run the teacher over the step's rollouts and keep its targets per family ("oprd", "opd"), by rollout."""
         prompts = [batch.prompts[i // batch.group_size] for i in range(len(batch.rollouts))]
         sequences = self.teacher.sequences(batch.rollouts, prompts)
@@ -110,7 +112,7 @@ class DistillComponent(StepComponent):
             needs.add("logprobs")
         return needs
 
-    def extra_loss(self, micro: MicroBatch):
+    def loss_term(self, micro: MicroBatch):
         """``(sum_k coef_k * loss_k, stats)`` on this micro-batch; None when no term has a position to train on."""
         total, stats = None, {}
         for term in self.terms:

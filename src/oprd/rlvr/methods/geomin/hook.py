@@ -1,7 +1,7 @@
 """GeoMin inside the GRPO trainer: majority pseudo-labels, weighted by the hidden-state prior.
 
 Per step (docs/methods/geomin.md, section 6): unlabeled prompts get their majority answer as label
-(``assign_labels``, so their rewards are R(o, m)); after advantages, ``shape_advantages`` reads the
+(``after_rollouts``, so their rewards are R(o, m)); after advantages, ``after_advantages`` reads the
 hidden-state means the trainer's scoring pass already computed (``batch.hidden``, the same policy
 forward that gives old log-probs; GeoMin never runs its own), adds the labeled rollouts (correct =
 verifier against gold) to the prior, and multiplies each unlabeled prompt's weight by 1 / pi / 0.
@@ -13,20 +13,24 @@ checkpoint keeps rank 0's state and every rank resumes from it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from oprd.rlvr.components import StepBatch, StepComponent
-from oprd.rlvr.geomin import GeoMinOptions, GeoMinPrior, candidate_layers
-from oprd.rlvr.geomin import affinity as pseudo_label_affinity
-from oprd.rlvr.geomin_split import RULES
-from oprd.rlvr.pseudo_labels import assign_majority
+from oprd.errors import OprdInputError
+from oprd.rlvr.hooks import StepBatch, TrainerHook
+from oprd.rlvr.methods.geomin.prior import GeoMinOptions, GeoMinPrior, candidate_layers
+from oprd.rlvr.methods.geomin.prior import affinity as pseudo_label_affinity
+from oprd.rlvr.methods.geomin.split import RULES
+from oprd.rlvr.methods.pseudo_labels import assign_majority
 from oprd.verify import AnswerCluster, reward_against
 
 
-class GeoMinReliability(StepComponent):
+class GeoMinReliability(TrainerHook):
     """The ``--unlabeled-reward geomin`` component (see the module docstring)."""
 
     name = "geomin"
+    order = 20
 
     def __init__(self, options: GeoMinOptions | None = None) -> None:
         self.options = (options or GeoMinOptions()).validate()
@@ -43,10 +47,10 @@ class GeoMinReliability(StepComponent):
                 self._pending = None
         return layers
 
-    def assign_labels(self, batch: StepBatch) -> None:
+    def after_rollouts(self, batch: StepBatch) -> None:
         self._clusters.update(assign_majority(batch))
 
-    def shape_advantages(self, batch: StepBatch) -> None:
+    def after_advantages(self, batch: StepBatch) -> None:
         clusters, self._clusters = self._clusters, {}
         if self.prior is None:
             raise RuntimeError("GeoMinReliability.hidden_layers() must run before the first step")
@@ -110,3 +114,16 @@ class GeoMinReliability(StepComponent):
             self._pending = state
         else:
             self.prior.load_state_dict(state)
+
+
+def build(config, data, options: GeoMinOptions) -> list[TrainerHook]:
+    """The GeoMin hook for a run with unlabeled rows; its prior needs labeled ones to learn from."""
+    if data.n_labeled == 0:
+        need = options.warmup_per_class
+        raise OprdInputError(
+            f"--unlabeled-reward geomin learns its prior from labeled rows, but {data.source} has none (0 of {data.n} "
+            f"rows have an answer); its warm-up needs {need} correct and {need} incorrect labeled rollouts (at group "
+            f"size {config.group_size}, at least {math.ceil(need / config.group_size)} labeled prompt visits with "
+            "mixed results per class); label some rows, or use --unlabeled-reward ttrl"
+        )
+    return [GeoMinReliability(options)] if data.n_labeled < data.n else []

@@ -6,7 +6,7 @@ Layers are ranked by how well their log-likelihood ratio separates the classes (
 layers' standardised ratios are averaged into a rollout score, calibrated to ``q = P(correct)``
 with a logistic (Platt) fit. A pseudo-label's affinity is high when its majority rollouts look
 correct and its minority rollouts look incorrect; a 2-component mixture over affinities turns them
-into weights 1 / pi / 0 (:mod:`oprd.rlvr.geomin_split`). User doc: ``docs/methods/geomin.md``.
+into weights 1 / pi / 0 (:mod:`oprd.rlvr.methods.geomin.split`). User doc: ``docs/methods/geomin.md``.
 
 Tags as in the user doc: [M] published outline, [O] our default (every one a :class:`GeoMinOptions` field).
 Our choices beyond the spec text, each marked [O] below:
@@ -33,8 +33,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from oprd.errors import param_error
-from oprd.rlvr.geomin_split import ReliabilitySplit, SplitResult
-from oprd.rlvr.vmf import fit_vmf, unit_rows, vmf_from_stats, vmf_log_density
+from oprd.rlvr.methods.geomin.split import ReliabilitySplit, SplitResult
+from oprd.rlvr.methods.geomin.vmf import fit_vmf, unit_rows, vmf_from_stats, vmf_log_density
 
 __all__ = ["GeoMinOptions", "GeoMinPrior", "Selection", "affinity", "candidate_layers", "fit_vmf",
            "vmf_log_density"]

@@ -9,7 +9,7 @@ simulations), split by whether the prompt was trained this step.
 
 from __future__ import annotations
 
-from oprd.rlvr.components import StepBatch, StepComponent
+from oprd.rlvr.hooks import StepBatch, TrainerHook
 from oprd.verify import AnswerCluster, extract_answer, is_equivalent, majority_cluster
 
 HIDDEN_ANSWER = "hidden_answer"
@@ -30,7 +30,7 @@ def assign_majority(batch: StepBatch) -> dict[int, AnswerCluster | None]:
     return clusters
 
 
-class PseudoLabelAudit(StepComponent):
+class PseudoLabelAudit(TrainerHook):
     """Accuracy of unlabeled prompts' training labels against ``hidden_answer`` (diagnostics only).
 
     Metrics: ``unlabeled/pseudo_acc`` over prompts that have a label, ``unlabeled/pseudo_acc_kept``
@@ -39,11 +39,12 @@ class PseudoLabelAudit(StepComponent):
     """
 
     name = "pseudo_label_audit"
+    order = 90  # after every hook that changes labels
 
     def __init__(self, rows: list[dict]) -> None:
         self.rows = rows
 
-    def shape_advantages(self, batch: StepBatch) -> None:
+    def after_advantages(self, batch: StepBatch) -> None:
         kept, dropped = [], []
         for p in range(batch.n_prompts):
             truth = self.rows[batch.rows[p]].get(HIDDEN_ANSWER)

@@ -21,7 +21,7 @@ import numpy as np
 
 from oprd.data.atomic import atomic_write_text
 from oprd.errors import OprdInputError
-from oprd.rlvr.distributed import DistInfo
+from oprd.rlvr.runtime.distributed import DistInfo
 
 STATE_FILE = "trainer_state.json"
 OPTIMIZER_FILE = "optimizer.pt"
@@ -70,7 +70,7 @@ def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, stat
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                          get_optimizer_state_dict, get_state_dict)
 
-    from oprd.rlvr.distributed import barrier, is_sharded, unwrap
+    from oprd.rlvr.runtime.distributed import barrier, is_sharded, unwrap
 
     final = out_dir / f"checkpoint-{step}"
     staging = out_dir / f".checkpoint-{step}.tmp"

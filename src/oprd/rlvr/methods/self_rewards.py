@@ -23,7 +23,7 @@ would restructure the step. So the component runs one no-grad teacher-forced pas
 *unlabeled* rollouts at reward time, through the trainer's own ``TokenBatch`` and
 ``policy_forward`` (the wrapped policy's forward, LM head only on response positions). With the default
 ``ppo_epochs=1`` the trainer runs no scoring pass, so this is the only extra forward either way.
-The trainer calls it through one hook, ``rescore_unlabeled(batch, model, pad_id)``, right after
+The trainer calls it through one hook, ``after_rewards(batch, model, pad_id)``, right after
 the reward functions.
 """
 
@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from oprd.generation.base import Rollout
-from oprd.rlvr.components import StepBatch, StepComponent
+from oprd.rlvr.hooks import StepBatch, TrainerHook
 
 SELF_REWARDS = ("self-certainty", "entropy")
 _POSITIONS_PER_CHUNK = 512
@@ -72,10 +72,11 @@ def token_confidence(model, rollouts: Sequence[Rollout], pad_id: int, *, tempera
     return certainty, negative_entropy
 
 
-class SelfReward(StepComponent):
+class SelfReward(TrainerHook):
     """``--unlabeled-reward self-certainty | entropy``: unlabeled rollouts rewarded by the policy's confidence."""
 
     name = "self_reward"
+    order = 20
 
     def __init__(self, kind: str, *, temperature: float = 1.0, micro_batch_size: int = 8) -> None:
         if kind not in SELF_REWARDS:
@@ -84,7 +85,7 @@ class SelfReward(StepComponent):
         self.temperature = temperature
         self.micro_batch_size = micro_batch_size
 
-    def rescore_unlabeled(self, batch: StepBatch, model, pad_id: int) -> None:
+    def after_rewards(self, batch: StepBatch, model, pad_id: int) -> None:
         """Replace the unlabeled rows' rewards with the self-reward and train them (weight 1)."""
         import torch
 
@@ -100,3 +101,10 @@ class SelfReward(StepComponent):
             batch.rewards[p * g : (p + 1) * g] = torch.tensor(values[k * g : (k + 1) * g], dtype=batch.rewards.dtype)
             batch.weights[p] = 1.0
         batch.metrics[f"unlabeled/{self.kind}_mean"] = sum(values) / len(values)
+
+
+def build(config, data, options: None) -> list[TrainerHook]:
+    """The self-reward hook (``config.unlabeled_reward`` names which) for a run with unlabeled rows."""
+    if data.n_labeled == data.n:
+        return []
+    return [SelfReward(config.unlabeled_reward, temperature=config.temperature, micro_batch_size=config.micro_batch_size)]
