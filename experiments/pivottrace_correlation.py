@@ -71,7 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from oprd.selectors.pivottrace_pipeline import ModelSide, PivotTraceConfig, answer_inconsistency, trace_scores
+    from oprd.selectors.pivottrace import PivotTraceConfig
+    from oprd.selectors.pivottrace.scores import answer_inconsistency, trace_scores
     from oprd.verify import is_equivalent
 
     clock = Clock()
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     config = PivotTraceConfig(model=args.model, k=args.k, max_new_tokens=args.max_new_tokens,
                               batch_size=args.batch_size, seed=args.seed, probe_samples=args.samples,
                               attention_batch_size=4, cache_dir=args.cache_dir).validate(pool.n)
-    side = ModelSide(pool, config, progress=False)
+    side = config.model_side(pool, progress=False)
     per_problem: dict[str, list[float]] = {name: [] for name in (*TRACE_SCORES, "consistency", "density_k1")}
     pass_rate: list[float] = []
     truncated: list[float] = []
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         trajectories = side.rollouts(rows, args.k, config.temperature, args.seed, "trajectories")
         samples = side.rollouts(rows, args.samples, config.probe_temperature, args.seed + 7_777, "pass-rate samples")
         for name in TRACE_SCORES:
-            values = trace_scores(side, trajectories, name).reshape(len(rows), args.k)
+            values = trace_scores(side, config, trajectories, name).reshape(len(rows), args.k)
             with np.errstate(all="ignore"):
                 per_problem[name] += list(np.nanmean(values, axis=1))
             if name == "density":

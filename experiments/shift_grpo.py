@@ -109,7 +109,7 @@ def select_subsets(pool, args, budget: float) -> tuple[dict[str, np.ndarray], An
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from oprd.selectors.pivottrace_pipeline import ModelSide, PivotTraceConfig
+    from oprd.selectors.pivottrace import PivotTraceConfig
     from oprd.verify import extract_answer, is_equivalent
 
     clock = Clock()
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     config = PivotTraceConfig(model=args.model, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                               seed=args.seed, probe_samples=args.samples,
                               cache_dir=str(Path(args.cache_dir) / "pivottrace") if args.cache_dir else None)
-    side = ModelSide(pool, config, progress=False)
+    side = config.model_side(pool, progress=False)
     if args.pass_scope == "pool":
         parts = chunks(range(pool.n), args.chunk)[::-1]
     else:

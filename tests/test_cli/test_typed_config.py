@@ -8,7 +8,7 @@ from oprd.cli.options import resolve_config
 from oprd.errors import OprdInputError
 from oprd.rlvr.config import GRPOConfig
 from oprd.selectors.pipeline import SelectionConfig
-from oprd.selectors.pivottrace_pipeline import PivotTraceConfig
+from oprd.selectors.pivottrace import PivotTraceConfig
 from oprd.typed_config import coerce_fields, describe, field_types
 
 runner = CliRunner()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from oprd.errors import OprdInputError
-from oprd.selectors.pivots import (
+from oprd.selectors.pivottrace.pivots import (
     PivotConfig,
     average_over_trajectories,
     detect_pivots,

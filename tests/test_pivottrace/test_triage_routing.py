@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from oprd.errors import OprdInputError
-from oprd.selectors.pivottrace import (PivotTrace, assign_buckets, default_probe_count, probe_positions,
-                                      windowed_mean)
+from oprd.selectors.pivottrace.triage import (PivotTrace, assign_buckets, default_probe_count, probe_positions,
+                                            windowed_mean)
 
 
 def _pool(n=1000, seed=0):

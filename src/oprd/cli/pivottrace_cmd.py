@@ -83,7 +83,7 @@ def pivottrace(
         from oprd.cli.options import resolve_config
         from oprd.data import load_pool
         from oprd.selectors.pipeline import check_selection_out
-        from oprd.selectors.pivottrace_pipeline import PivotTraceConfig, ProbeRequest, run_pivottrace
+        from oprd.selectors.pivottrace import PivotTraceConfig, ProbeRequest, run_pivottrace
 
         flags = dict(
             probes=probes, tau_lo=tau_lo, tau_hi=tau_hi, fractions=_parse_fractions(fractions), score=score,
@@ -106,7 +106,7 @@ def pivottrace(
 
 def _foreign_labels(labels: Path | None, out: Path) -> Path | None:
     """The labels file, unless it is the probes file this command wrote into ``out`` (read back, never rewritten)."""
-    from oprd.selectors.pivottrace_pipeline import PROBES_TO_LABEL
+    from oprd.selectors.pivottrace import PROBES_TO_LABEL
 
     if labels is None or labels.name != PROBES_TO_LABEL:
         return labels

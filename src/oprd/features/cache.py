@@ -5,6 +5,8 @@ tokenizer all count), the model's content (file digests, or the hub commit), and
 capture settings, so a changed input never reuses stale features. Chunks are written atomically (temp file + rename):
 a run killed at any moment leaves only whole chunks, and the next run computes just the missing
 ones. Shards pick chunks round-robin, so many processes can fill one cache directory together.
+Results computed in one piece (PivotTrace's sampled rollouts, attention signals and token scores)
+use the same store through :func:`keyed_cache`, as chunk 0 of their own key.
 """
 
 from __future__ import annotations
@@ -123,3 +125,8 @@ class FeatureCache:
         parts = [self.read(c) for c in range(plan.n_chunks)]
         arrays = {key: np.concatenate([p[0][key] for p in parts]) for key in parts[0][0]}
         return arrays, [text for p in parts for text in p[1]]
+
+
+def keyed_cache(root: Path, kind: str, description: dict) -> FeatureCache:
+    """The cache of one ``kind`` of result (``rollouts``, ``signals``, ...) under the key of ``description``."""
+    return FeatureCache(root, f"{kind}-{cache_key(description)}", description)

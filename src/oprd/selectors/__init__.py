@@ -1,5 +1,8 @@
-"""Selection layer: coreset engine, SHIFT and baselines (numbers in, indices out).
+"""Selection layer: coreset engine, SHIFT, baselines and PivotTrace's routing (numbers in, indices out).
 
+The selectors take arrays and know no models. The runs that feed them from a pool
+(:mod:`oprd.selectors.pipeline`, :mod:`oprd.selectors.pivottrace.run`) get their rollouts, hidden
+states and signals from :mod:`oprd.features`, where all model-side code lives.
 Heavy optional packages (faiss, torch, sklearn.cluster) are imported only when a backend or
 selector needs them.
 """

@@ -28,7 +28,7 @@ REFLECTION_MARKERS = (
 
 @dataclass(frozen=True)
 class PivotConfig:
-    """Detector settings; defaults are the spec's (§3)."""
+    """Detector settings; defaults: docs/methods/pivottrace.md."""
 
     min_step_tokens: int = 8
     head_tokens: int = 16

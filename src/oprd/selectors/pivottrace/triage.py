@@ -1,7 +1,7 @@
-"""PivotTrace routing (specs/pivottrace.md §4): uncertainty in, probes and annotate/weak/discard buckets out.
+"""PivotTrace routing (docs/methods/pivottrace.md): uncertainty in, probes and annotate/weak/discard buckets out.
 
-Pure arrays; the model side (rollouts, attention pivots, probe pass rates) lives in
-:mod:`oprd.selectors.pivottrace_pipeline`. Flow: rank the pool by uncertainty (most uncertain
+Pure arrays; the run that feeds it (rollouts, attention pivots, probe pass rates) is
+:mod:`oprd.selectors.pivottrace.run`. Flow: rank the pool by uncertainty (most uncertain
 first), pick probes spread over the ranking (:meth:`PivotTrace.select_probes`), have them annotated
 and rolled out, then :meth:`PivotTrace.fit` with their pass rates. The calibration curve (centred
 windowed mean over probes, then isotonic, non-decreasing along the ranking) sets the cuts; probes
