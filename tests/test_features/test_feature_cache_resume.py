@@ -102,3 +102,17 @@ def test_bad_shard_flags():
 
     with pytest.raises(OprdInputError, match="--shard-index"):
         ChunkPlan(10, 2, num_shards=2, shard_index=2)
+
+
+def test_keyed_results_live_in_the_feature_cache_and_a_killed_write_leaves_no_entry(tmp_path):
+    from oprd.features.cache import keyed_cache
+
+    description = {"prompts": "digest", "n": 2, "temperature": 0.6}
+    cache = keyed_cache(tmp_path, "rollouts", description)
+    (cache.dir / f".{cache.chunk_path(0).name}.123.tmp").write_bytes(b"half")  # what kill -9 mid-write leaves
+    assert not cache.has(0)
+    cache.write(0, {"response_ids": np.arange(3)}, ["a", "b"])
+    arrays, texts = keyed_cache(tmp_path, "rollouts", description).read(0)
+    assert arrays["response_ids"].tolist() == [0, 1, 2] and texts == ["a", "b"]
+    assert not keyed_cache(tmp_path, "rollouts", {**description, "n": 3}).has(0)
+    assert not keyed_cache(tmp_path, "signals", description).has(0)

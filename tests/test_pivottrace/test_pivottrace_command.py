@@ -86,7 +86,7 @@ def test_stop_for_labels_then_continue_without_regenerating(tmp_path, model_dir,
     data = load_train_data(selected=str(out))
     assert (data.n, data.n_labeled) == (7, 4)
 
-    third = runner.invoke(app, shlex.split(command)[1:] + ["--calib", "threshold"])
+    third = runner.invoke(app, shlex.split(command)[1:] + ["--calib", "threshold", "--overwrite"])
     assert third.exit_code == 0, third.output
     assert len(generate_calls) == 2  # other cuts reuse every cached rollout
 
