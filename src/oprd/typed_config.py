@@ -6,7 +6,8 @@ library call: booleans only from real booleans or the usual spellings (``true``/
 ``1e-5`` as a string), lists only where a list is declared. Anything else is one
 :class:`OprdInputError` line naming the key, the value and the expected type.
 
-The same hints (:func:`field_types`, :func:`describe`) are what a generated command line would use.
+The same hints (:func:`field_types`, :func:`describe`), with each field's ``help`` metadata
+(:func:`field_help`), are what the generated command lines (``oprd.cli.generated``) use.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def field_types(cls: type) -> dict[str, Any]:
     """``{field name: resolved type hint}`` of a dataclass, in declaration order."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def field_help(item: dataclasses.Field) -> str:
+    """The help text a field declares ("" when it declares none)."""
+    return item.metadata.get("help", "")
 
 
 def describe(hint: Any) -> str:

@@ -17,158 +17,181 @@ VLLM_RESERVED = ("model", "dtype", "seed", "trust_remote_code", "worker_cls", "w
 
 @dataclass
 class GRPOConfig:
-    """GRPO training configuration. Defaults and their sources: ``docs/methods/grpo.md``.
+    """Every knob of a GRPO run; each field's help is its ``oprd-train`` flag's help and its YAML key's meaning.
 
-    Data
-      selected: an ``oprd-select`` output dir (its manifest is checked); or
-      data: a file of labeled and/or unlabeled rows.
-      eval_data: a labeled file for pass@1 during and after training.
-      prompt_key / answer_key / id_key: dotted column keys.
-    Rollouts
-      template: how a string prompt becomes the user turn (``{prompt}`` is replaced); chat-message
-      prompts are used as given.
-      group_size (G, default 8) samples per prompt at ``temperature`` (1.0), up to ``max_new_tokens``.
-      generation_backend: hf | vllm (vLLM weights are synced from the policy every step).
-      vllm_options: keyword arguments for ``vllm.LLM`` (e.g. {gpu_memory_utilization: 0.4,
-      max_model_len: 4096, enforce_eager: true}); the model path, dtype and seed come from this config.
-      generation_batch_size: sequences per HF ``generate`` call; a step's prompts share calls, and each
-      sequence samples from its own seeded stream, so rollouts do not depend on process count or batch.
-    Rewards
-      reward_funcs: dotted paths of TRL-style callables f(prompts, completions, **columns) -> list[float];
-      default the verifier accuracy reward. reward_weights: one weight per function.
-      unlabeled_reward: how rows without answers are rewarded (ttrl = majority vote; none = skipped).
-      grader_answer_extraction (boxed | last-number | answer-tag), grader_multi_box (set | last),
-      grader_strip_reasoning (drop <think>...</think> first; unclosed = no answer), grader_float_rounding
-      (6), grader_unreadable_gold (zero | skip = None, no reward): how the default accuracy reward, the
-      evaluation and majority votes grade answers (``oprd.verify.GraderOptions``, ``docs/grader.md``).
-    Semi-supervised (docs/methods/geomin.md, rlvr/methods/)
-      unlabeled_reward also takes geomin (majority labels weighted by the hidden-state prior), trapo
-      (majority labels on trajectory-matched prompts), self-certainty, entropy (label-free rewards).
-      unlabeled_options: that method's knobs (GeoMinOptions / TraPOOptions fields), e.g. {decay: 0.8}.
-      labeled_ratio: share of labeled prompts in every batch, drawn from the two pools separately
-      (None = the data's natural mix). label_fraction / label_seed: simulation; keep the labels of
-      this seeded share of labeled rows, train the rest as unlabeled (true answers kept for metrics).
-    Advantages and loss
-      scale: group | batch | none (Dr.GRPO). eps: added to the std.
-      dynamic_sampling: drop zero-variance groups and refill the batch (up to max_refill_rounds).
-      mask_truncated: exclude completions that hit max_new_tokens from the loss.
-      eps_low / eps_high: clip range (clip-higher), aggregation: token-mean | seq-mean-token-mean | dr-grpo.
-      beta: k3 KL to a frozen copy of the initial policy (0 = no reference model).
-      ppo_epochs (mu): passes over each rollout batch; with 1 the ratio is exactly 1.
-    Label refinement (docs/methods/olr.md)
-      olr: refine labels online from the policy's own majority answers; olr_delta (slope threshold per
-      visit, 0.05), olr_start_epoch (refine only after this 0-based epoch, 4), olr_window (history
-      length, None = full), olr_sticky (keep a replacement once made), olr_min_visits (step-based
-      alternative to the epoch rule). Rows from ``oprd data corrupt`` get simulated noise either way.
-    Distillation (docs/methods/oprd.md)
-      teacher: model to distil from; distill: oprd | opd-top1 | opd-topk | opd-full, or several as a list
-      or comma-joined (opd-top1,oprd = OPD + mu * OPRD); distill_coef: one weight per loss in that order
-      (unset = 1.0 each) for the terms added to the GRPO loss, or trained alone with reward_funcs [none]
-      (``--reward none``). distill_positions (last_k:2000 | first_k:K | all | last), distill_layers (all |
-      last | even | odd | list; even = blocks 0, 2, 4, ... counted from zero = hidden_states 1, 3, 5, ...,
-      odd the others), distill_layer_map (proportional | identity), distill_normalize (L2-normalise states first),
-      distill_topk (16), distill_store_dtype (float32 | bfloat16 teacher targets), distill_offload (keep
-      teacher targets on CPU), bridge (an ``oprd distill fit-bridge`` file, needed when widths differ).
-    Optimisation
-      lr (1e-6 for real models), weight_decay, adam_beta1/2, max_grad_norm (1.0), warmup_steps,
-      max_nonfinite_skips (3): a step whose gradient norm is NaN or inf is skipped (no update, logged as
-      train/skipped_nonfinite); this many such steps in a row stop the run with exit code 2.
-      micro_batch_size: sequences per forward/backward (gradient accumulation over the batch).
-    Run
-      max_steps, batch_size (prompts per step, global), seed, save_steps, save_total_limit (keep-last-K),
-      eval_steps: evaluate on eval_data every N steps and after the last one (0 = after the last only).
-      eval_k, logging (list of tensorboard | wandb | trackio), out, resume (auto | PATH), overwrite (replace
-      an earlier run in out; without it or resume, an out holding a run is an error).
-      fsdp: shard the policy with FSDP2 under torchrun (for models that do not fit one device); its
-      checkpoints are sharded (every rank writes ``sharded/``) and hold Hugging Face weights at the
-      last step, or at every save with save_consolidated.
+    Defaults and their sources: ``docs/methods/grpo.md``. The fields come in groups: data, rollouts,
+    rewards (with the grader and the semi-supervised methods, ``docs/methods/geomin.md``), advantages
+    and loss, label refinement (``docs/methods/olr.md``), distillation (``docs/methods/oprd.md``),
+    optimisation, and the run itself.
     """
 
-    model: str = DEFAULT_MODEL
-    selected: str | None = None
-    data: str | None = None
-    eval_data: str | None = None
-    prompt_key: str = "prompt"
-    answer_key: str = "answer"
-    id_key: str = "id"
-    out: str = "runs/train"
-    resume: str | None = None
-    overwrite: bool = False
+    # Data
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "Policy model: built-in name, HF dir or hub id."})
+    selected: str | None = field(
+        default=None, metadata={"help": "An oprd-select output dir (its manifest and pool hash are checked); "
+                                        "set this or data."})
+    data: str | None = field(default=None, metadata={"help": "A file of labeled and/or unlabeled rows."})
+    eval_data: str | None = field(
+        default=None, metadata={"help": "Labeled file for pass@1 during and after training."})
+    prompt_key: str = field(default="prompt", metadata={"help": "Dotted key of the prompt column."})
+    answer_key: str = field(default="answer", metadata={"help": "Dotted key of the answer column."})
+    id_key: str = field(default="id", metadata={"help": "Dotted key of the id column."})
+    out: str = field(
+        default="runs/train", metadata={"help": "Run dir for checkpoints and metrics; may not hold an input."})
+    resume: str | None = field(
+        default=None, metadata={"help": "auto (continue the run in out from its newest checkpoint) or a "
+                                        "checkpoint dir."})
+    overwrite: bool = field(
+        default=False, metadata={"help": "Replace an earlier run in out (metrics, config, checkpoints); without "
+                                         "it or resume, an out holding a run is an error."})
 
-    template: str = DEFAULT_REASONING_TEMPLATE
-    max_steps: int = 100
-    batch_size: int = 8
-    group_size: int = 8
-    max_new_tokens: int = 512
-    temperature: float = 1.0
-    top_p: float = 1.0
-    generation_backend: str = "hf"
-    generation_batch_size: int = 64
-    vllm_options: dict = field(default_factory=dict)
+    # Rollouts
+    template: str = field(
+        default=DEFAULT_REASONING_TEMPLATE, metadata={"help": "How a string prompt becomes the user turn ({prompt} "
+                                                              "is replaced); chat-message prompts are used as given."})
+    max_steps: int = field(default=100, metadata={"help": "Optimizer steps."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per step (global), 1..65536."})
+    group_size: int = field(default=8, metadata={"help": "Rollouts per prompt (G), 2..1024."})
+    max_new_tokens: int = field(
+        default=512, metadata={"help": "Rollout length limit, 1..262144; prompt + this must fit the model's "
+                                       "context."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the rollouts."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling top-p of the rollouts."})
+    generation_backend: str = field(
+        default="hf", metadata={"help": "hf | vllm (vLLM weights are synced from the policy every step)."})
+    generation_batch_size: int = field(
+        default=64, metadata={"help": "Sequences per HF generate call; each sequence samples from its own seeded "
+                                      "stream, so rollouts do not depend on process count or batch."})
+    vllm_options: dict = field(
+        default_factory=dict, metadata={"help": "Keyword arguments of vllm.LLM, e.g. gpu_memory_utilization=0.4, "
+                                                "max_model_len=4096, enforce_eager=true; not model, dtype, seed, "
+                                                "trust_remote_code (set from this config) or worker classes."})
 
-    reward_funcs: list[str] = field(default_factory=lambda: ["oprd.rlvr.rewards:accuracy_reward"])
-    reward_weights: list[float] | None = None
-    grader_answer_extraction: str = "boxed"
-    grader_multi_box: str = "set"
-    grader_strip_reasoning: bool = False
-    grader_float_rounding: int = 6
-    grader_unreadable_gold: str = "zero"
-    unlabeled_reward: str = "ttrl"
-    unlabeled_options: dict = field(default_factory=dict)
-    labeled_ratio: float | None = None
-    label_fraction: float | None = None
-    label_seed: int = 0
+    # Rewards
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["oprd.rlvr.rewards:accuracy_reward"],
+        metadata={"help": "Reward functions as pkg.module:f or file.py:f, TRL-style f(prompts, completions, "
+                          "**columns) returning floats (their code runs at start); none alone = distillation "
+                          "loss only."})
+    reward_weights: list[float] | None = field(
+        default=None, metadata={"help": "One weight per reward function (unset = 1.0 each)."})
+    grader_answer_extraction: str = field(
+        default="boxed", metadata={"help": "Grader of the accuracy reward, evaluation and majority votes: "
+                                           "boxed | last-number | answer-tag (docs/grader.md)."})
+    grader_multi_box: str = field(default="set", metadata={"help": "Grader: several boxes as a set | last."})
+    grader_strip_reasoning: bool = field(
+        default=False, metadata={"help": "Grader: drop <think>...</think> first (unclosed = no answer)."})
+    grader_float_rounding: int = field(default=6, metadata={"help": "Grader: decimals compared."})
+    grader_unreadable_gold: str = field(
+        default="zero", metadata={"help": "Grader: an unreadable gold answer scores zero | skip (no reward)."})
+    unlabeled_reward: str = field(
+        default="ttrl", metadata={"help": "Rows without answers: ttrl (majority vote) | geomin (majority labels "
+                                          "weighted by the hidden-state prior) | trapo (majority labels on "
+                                          "trajectory-matched prompts) | self-certainty | entropy (label-free) | "
+                                          "none (skipped)."})
+    unlabeled_options: dict = field(
+        default_factory=dict, metadata={"help": "Knobs of the unlabeled-reward method (GeoMinOptions / "
+                                                "TraPOOptions fields), e.g. decay=0.8."})
+    labeled_ratio: float | None = field(
+        default=None, metadata={"help": "Share of labeled prompts in every batch, drawn from the two pools "
+                                        "separately (unset = the data's natural mix)."})
+    label_fraction: float | None = field(
+        default=None, metadata={"help": "Simulation: keep the labels of this seeded share of labeled rows, train "
+                                        "the rest as unlabeled (true answers kept for metrics)."})
+    label_seed: int = field(default=0, metadata={"help": "Seed of label_fraction's choice."})
 
-    scale: str = "group"
-    eps: float = 1e-4
-    dynamic_sampling: bool = False
-    max_refill_rounds: int = 3
-    mask_truncated: bool = False
-    eps_low: float = 0.2
-    eps_high: float = 0.28
-    aggregation: str = "token-mean"
-    beta: float = 0.0
-    ppo_epochs: int = 1
+    # Advantages and loss
+    scale: str = field(default="group", metadata={"help": "Advantage scaling: group | batch | none (Dr.GRPO)."})
+    eps: float = field(default=1e-4, metadata={"help": "Added to the std when scaling advantages."})
+    dynamic_sampling: bool = field(
+        default=False, metadata={"help": "Drop zero-variance groups and refill the batch (up to "
+                                         "max_refill_rounds)."})
+    max_refill_rounds: int = field(default=3, metadata={"help": "Dynamic sampling: refill rounds per step."})
+    mask_truncated: bool = field(
+        default=False, metadata={"help": "Exclude completions that hit max_new_tokens from the loss."})
+    eps_low: float = field(default=0.2, metadata={"help": "Lower clip range of the ratio."})
+    eps_high: float = field(default=0.28, metadata={"help": "Upper clip range of the ratio (clip-higher)."})
+    aggregation: str = field(
+        default="token-mean", metadata={"help": "Loss aggregation: token-mean | seq-mean-token-mean | dr-grpo."})
+    beta: float = field(
+        default=0.0, metadata={"help": "k3 KL coefficient to a frozen copy of the initial policy (0 = no "
+                                       "reference model)."})
+    ppo_epochs: int = field(
+        default=1, metadata={"help": "Passes over each rollout batch (mu); with 1 the ratio is exactly 1."})
 
-    olr: bool = False
-    olr_delta: float = 0.05
-    olr_start_epoch: int = 4
-    olr_window: int | None = None
-    olr_sticky: bool = False
-    olr_min_visits: int | None = None
+    # Label refinement
+    olr: bool = field(
+        default=False, metadata={"help": "Online label refinement of labeled rows from the policy's own majority "
+                                         "answers (docs/methods/olr.md); rows from oprd data corrupt get "
+                                         "simulated noise either way."})
+    olr_delta: float = field(default=0.05, metadata={"help": "OLR: pass-rate slope threshold per visit."})
+    olr_start_epoch: int = field(default=4, metadata={"help": "OLR: refine only after this 0-based epoch."})
+    olr_window: int | None = field(
+        default=None, metadata={"help": "OLR: history length for slope and consistency (unset = full)."})
+    olr_sticky: bool = field(default=False, metadata={"help": "OLR: keep a replacement once made."})
+    olr_min_visits: int | None = field(
+        default=None, metadata={"help": "OLR: refine once a prompt has this many visits (instead of the epoch "
+                                        "rule)."})
 
-    teacher: str | None = None
-    distill: str | list[str] | None = None
-    distill_coef: float | list[float] | None = None
-    distill_positions: str = "last_k:2000"
-    distill_layers: str | list[int] = "all"
-    distill_layer_map: str = "proportional"
-    distill_normalize: bool = False
-    distill_topk: int = 16
-    distill_store_dtype: str = "float32"
-    distill_offload: bool = False
-    bridge: str | None = None
+    # Distillation
+    teacher: str | None = field(
+        default=None, metadata={"help": "Distillation teacher: built-in name, HF dir or hub id."})
+    distill: str | list[str] | None = field(
+        default=None, metadata={"help": "oprd | opd-top1 | opd-topk | opd-full, or several, comma-joined or a "
+                                        "list: opd-top1,oprd = OPD + mu * OPRD (docs/methods/oprd.md)."})
+    distill_coef: float | list[float] | None = field(
+        default=None, metadata={"help": "Weight mu of each distillation term, in distill order: 0.5 or 1.0,0.5 "
+                                        "(unset = 1.0 each); added to the GRPO loss, or trained alone with "
+                                        "reward_funcs none."})
+    distill_positions: str = field(
+        default="last_k:2000", metadata={"help": "Response tokens distilled: last_k:K | first_k:K | all | last."})
+    distill_layers: str | list[int] = field(
+        default="all", metadata={"help": "Student layers: all | last | even (blocks 0,2,.. = hidden_states 1,3,..) "
+                                         "| odd (blocks 1,3,..) | a list such as 4,8,12."})
+    distill_layer_map: str = field(
+        default="proportional", metadata={"help": "Student to teacher layers: proportional | identity."})
+    distill_normalize: bool = field(default=False, metadata={"help": "OPRD: L2-normalise states first."})
+    distill_topk: int = field(default=16, metadata={"help": "k of opd-topk."})
+    distill_store_dtype: str = field(
+        default="float32", metadata={"help": "Teacher targets: float32 | bfloat16."})
+    distill_offload: bool = field(default=False, metadata={"help": "Keep teacher targets on CPU."})
+    bridge: str | None = field(
+        default=None, metadata={"help": "Bridge from oprd distill fit-bridge, needed when the widths differ."})
 
-    lr: float = 1e-6
-    weight_decay: float = 0.0
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    max_grad_norm: float = 1.0
-    max_nonfinite_skips: int = 3
-    warmup_steps: int = 0
-    micro_batch_size: int = 8
+    # Optimisation
+    lr: float = field(default=1e-6, metadata={"help": "AdamW learning rate."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1."})
+    adam_beta2: float = field(default=0.999, metadata={"help": "AdamW beta2."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Clip the gradient norm to this."})
+    max_nonfinite_skips: int = field(
+        default=3, metadata={"help": "Stop after this many steps in a row with a NaN/inf gradient norm (each is "
+                                     "skipped, logged as train/skipped_nonfinite; the run exits with code 2)."})
+    warmup_steps: int = field(default=0, metadata={"help": "Learning-rate warmup steps."})
+    micro_batch_size: int = field(
+        default=8, metadata={"help": "Sequences per forward/backward (gradient accumulation over the batch)."})
 
-    seed: int = 0
-    save_steps: int = 50
-    save_total_limit: int = 2
-    eval_steps: int = 0
-    eval_k: int = 1
-    eval_max_new_tokens: int | None = None
-    logging: list[str] = field(default_factory=list)
-    dtype: str = "float32"
-    fsdp: bool = False
-    save_consolidated: bool = False
-    trust_remote_code: bool = False
+    # Run
+    seed: int = field(default=0, metadata={"help": "Seed for sampling and data order."})
+    save_steps: int = field(default=50, metadata={"help": "Checkpoint every N steps (the last step always)."})
+    save_total_limit: int = field(default=2, metadata={"help": "Keep the newest K checkpoints."})
+    eval_steps: int = field(
+        default=0, metadata={"help": "Evaluate on eval_data every N steps and after the last one (0 = after "
+                                     "the last only)."})
+    eval_k: int = field(
+        default=1, metadata={"help": "Evaluation: samples per prompt for avg@k and pass@k, beside greedy "
+                                     "pass@1."})
+    eval_max_new_tokens: int | None = field(
+        default=None, metadata={"help": "Evaluation rollout length (unset = max_new_tokens)."})
+    logging: list[str] = field(default_factory=list, metadata={"help": "tensorboard | wandb | trackio."})
+    dtype: str = field(default="float32", metadata={"help": "Model dtype: float32 | bfloat16 | float16."})
+    fsdp: bool = field(
+        default=False, metadata={"help": "Shard the policy with FSDP2 under torchrun; checkpoints are sharded "
+                                         "and hold Hugging Face weights at the last step (docs/distributed.md)."})
+    save_consolidated: bool = field(
+        default=False, metadata={"help": "FSDP2: Hugging Face weights in every checkpoint, not only the last."})
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "Allow custom code from the model repo."})
 
     def validate(self) -> "GRPOConfig":
         """Reject bad or conflicting values, naming the key and what to set instead."""
