@@ -42,6 +42,8 @@ SIZE_LIMITS: dict[str, tuple[int, int]] = {
     "olr_start_epoch": (-1, 1_000_000),  # -1: refine from the first epoch on ("after epoch -1")
     "olr_window": (1, 1_000_000),
     "max_nonfinite_skips": (1, 1_000),
+    "lora_r": (0, 4_096),
+    "logprob_chunk_size": (0, MAX_NEW_TOKENS),
     "olr_min_visits": (1, 1_000_000),
     "num_shards": (1, 100_000),
     "window": (1, MAX_NEW_TOKENS),

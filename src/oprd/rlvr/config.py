@@ -10,6 +10,7 @@ from oprd.models.builtin import DEFAULT_MODEL
 from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
+LR_SCHEDULERS = ("constant", "linear", "cosine", "cosine_with_min_lr")
 SCALES = ("group", "batch", "none")
 #: vllm.LLM keywords a config may not pass: set from the config itself, or code that runs in the engine.
 VLLM_RESERVED = ("model", "dtype", "seed", "trust_remote_code", "worker_cls", "worker_extension_cls")
@@ -193,6 +194,24 @@ class GRPOConfig:
     trust_remote_code: bool = field(
         default=False, metadata={"help": "Allow custom code from the model repo."})
 
+    # Model scale: LoRA, activation memory, precision, schedule (docs/methods/grpo.md, "Training at scale").
+    lora_r: int = field(default=0, metadata={"help": "LoRA rank (0 = train every weight); only adapters train."})
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling alpha (the update is alpha / r)."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: list[str] | None = field(
+        default=None, metadata={"help": "Module names LoRA adapts (default: every linear layer of the blocks)."})
+    merge_on_save: bool = field(
+        default=False, metadata={"help": "LoRA: also write merged/ (base + adapters) in each checkpoint."})
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute block activations in the backward pass (less memory)."})
+    autocast: bool = field(
+        default=False, metadata={"help": "float32 master weights, bfloat16 compute (FSDP2: its mixed precision)."})
+    logprob_chunk_size: int = field(
+        default=512, metadata={"help": "Response positions whose vocabulary logits exist at once (0 = all)."})
+    lr_scheduler: str = field(
+        default="constant", metadata={"help": "constant | linear | cosine | cosine_with_min_lr, after warmup_steps."})
+    min_lr_rate: float = field(default=0.1, metadata={"help": "cosine_with_min_lr: the final lr as a share of lr."})
+
     def validate(self) -> "GRPOConfig":
         """Reject bad or conflicting values, naming the key and what to set instead."""
         owner = "GRPOConfig"
@@ -206,7 +225,19 @@ class GRPOConfig:
         check_sizes(self, ("max_steps", "batch_size", "group_size", "max_new_tokens", "eval_max_new_tokens",
                            "micro_batch_size", "ppo_epochs", "save_steps", "save_total_limit", "generation_batch_size",
                            "eval_k", "eval_steps", "warmup_steps", "max_refill_rounds", "olr_start_epoch", "olr_window",
-                           "olr_min_visits", "seed", "label_seed", "max_nonfinite_skips"), owner)  # bounds in oprd/limits.py
+                           "olr_min_visits", "seed", "label_seed", "max_nonfinite_skips", "lora_r",
+                           "logprob_chunk_size"), owner)  # bounds in oprd/limits.py
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            raise param_error("lr_scheduler", owner, f"one of {', '.join(LR_SCHEDULERS)}", self.lr_scheduler)
+        if self.lora_r and self.lora_alpha <= 0 or not 0.0 <= self.lora_dropout < 1.0:
+            raise OprdInputError(f"lora_alpha must be > 0 and lora_dropout in [0, 1); got {self.lora_alpha} and "
+                                 f"{self.lora_dropout}")
+        if self.lora_r and self.generation_backend == "vllm":
+            raise OprdInputError("LoRA with --generation-backend vllm is not supported yet (the engine would need "
+                                 "merged weights every step); use --generation-backend hf, or drop --lora-r")
+        if self.lora_r and self.fsdp:
+            raise OprdInputError("LoRA with --fsdp is not supported: adapters of a small rank fit every GPU, so "
+                                 "use DDP (torchrun without --fsdp), or train all weights with --fsdp")
         if self.scale not in SCALES:
             raise param_error("scale", owner, f"one of {', '.join(SCALES)}", self.scale)
         if self.aggregation not in AGGREGATIONS:

@@ -80,27 +80,71 @@ class PolicyModule(torch.nn.Module):
     """The causal LM ``lm`` with a forward that returns what the trainer needs (see the module doc).
 
     It shares the LM's parameters; DDP or FSDP2 wrap this module, never the LM's inner parts.
+    ``chunk_size``: response positions whose logits exist at once when only log-probs are asked for
+    (each chunk's logits are recomputed in the backward pass instead of kept, so peak memory does not
+    grow with response length x vocabulary); 0 computes all positions at once.
+    ``autocast``: run the forward in bfloat16 autocast over float32 weights (log-probs stay float32).
     """
 
-    def __init__(self, lm) -> None:
+    def __init__(self, lm, *, chunk_size: int = 0, autocast: bool = False) -> None:
         super().__init__()
         self.lm = lm
+        self.chunk_size = chunk_size
+        self.autocast = autocast
 
     def forward(self, input_ids, attention_mask, predict_at, targets, mask, *, temperature: float = 1.0,
                 logprobs: bool = True, logits: bool = False, hidden_states: bool = False) -> dict:
         """A dict (a pytree, so DDP and FSDP2 see its tensors) with the fields of :class:`PolicyOutputs`."""
-        out = self.lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
-                                    output_hidden_states=hidden_states)
-        last = out.last_hidden_state
-        result = {"anchor": last.sum() * 0.0, "hidden_states": tuple(out.hidden_states) if hidden_states else None,
-                  "logp": None, "logits": None}
-        if logprobs or logits:
+        with torch.autocast(input_ids.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            out = self.lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                                        output_hidden_states=hidden_states)
+            last = out.last_hidden_state
+            result = {"anchor": last.sum().float() * 0.0,
+                      "hidden_states": tuple(out.hidden_states) if hidden_states else None, "logp": None, "logits": None}
+            if not (logprobs or logits):
+                return result
             rows = torch.arange(last.shape[0], device=last.device).unsqueeze(1)
-            picked = self.lm.get_output_embeddings()(last[rows, predict_at]).float()  # (B, R, V)
-            scaled = picked / temperature if temperature != 1.0 else picked
-            result["logp"] = torch.log_softmax(scaled, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask
-            result["logits"] = picked if logits else None
+            picked = last[rows, predict_at]  # (B, R, d): only the positions that predict response tokens
+            head = self.lm.get_output_embeddings()
+            if logits:
+                full = head(picked).float()
+                result["logits"] = full
+                result["logp"] = _chosen_logprobs(full, targets, temperature) * mask
+                return result
+            result["logp"] = chunked_logprobs(head, picked, targets, temperature, self.chunk_size) * mask
         return result
+
+
+def _chosen_logprobs(logits: torch.Tensor, targets: torch.Tensor, temperature: float) -> torch.Tensor:
+    """log p(target) from logits (..., V) at ``temperature``, in float32: the chosen logit minus logsumexp."""
+    logits = logits.float()
+    if temperature != 1.0:
+        logits = logits / temperature
+    return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+
+
+def _head_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor, temperature: float) -> torch.Tensor:
+    return _chosen_logprobs(head(hidden), targets, temperature)
+
+
+def chunked_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor, temperature: float,
+                     chunk_size: int) -> torch.Tensor:
+    """(B, R) log-probabilities of ``targets`` from hidden states (B, R, d), ``chunk_size`` positions at a
+    time (0 = all at once). With gradient, each chunk is recomputed in the backward pass, so at most one
+    chunk's (B, chunk, V) logits are alive at any moment."""
+    from torch.utils.checkpoint import checkpoint
+
+    width = hidden.shape[1]
+    if chunk_size <= 0 or chunk_size >= width:
+        return _head_logprobs(head, hidden, targets, temperature)
+    pieces = []
+    for start in range(0, width, chunk_size):
+        part = (head, hidden[:, start : start + chunk_size], targets[:, start : start + chunk_size], temperature)
+        if torch.is_grad_enabled():
+            pieces.append(checkpoint(_head_logprobs, *part, use_reentrant=False))
+        else:
+            pieces.append(_head_logprobs(*part))
+    return torch.cat(pieces, dim=1)
 
 
 def policy_forward(module, batch: TokenBatch, *, temperature: float = 1.0, logprobs: bool = True,

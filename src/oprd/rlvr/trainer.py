@@ -15,6 +15,7 @@ micro-batches (short ranks run zero-weight ones), and the step's scalars are red
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -25,12 +26,13 @@ from typing import Sequence
 from oprd.data.atomic import atomic_write_text
 from oprd.errors import OprdInputError
 from oprd.generation.base import SamplingConfig
-from oprd.rlvr.runtime.checkpoint import (check_same_model, has_weights, load_training_state, read_state, resolve_resume,
+from oprd.rlvr.runtime.checkpoint import (check_same_model, load_training_state, read_state, resolve_resume,
                                   rng_state, save_checkpoint, set_rng_state)
 from oprd.rlvr.hooks import MicroBatch, StepBatch, TrainerHook
 from oprd.rlvr.methods import default_hooks
 from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.preflight import preflight_training
+from oprd.rlvr.runtime.model_setup import load_policy, lr_schedule, reference_weights
 from oprd.rlvr.runtime.run_dir import prepare_run_dir
 from oprd.rlvr.runtime.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync, init_distributed,
                                    is_sharded, total_grad_norm, unsharded, wrap_model)
@@ -76,15 +78,17 @@ class GRPOTrainer:
         if checkpoint:
             check_same_model(checkpoint, _base_config(config))
         torch.manual_seed(config.seed)
-        source = str(checkpoint) if checkpoint and has_weights(checkpoint) else config.model  # else: sharded state
-        self.model, self.tokenizer = load_model(source, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
-        self.reference = None
-        if config.beta > 0:
+        self.model, self.tokenizer = load_policy(config, checkpoint)
+        self.reference = None  # the KL reference: a frozen copy, or the LoRA policy with adapters off
+        if config.beta > 0 and not config.lora_r:
             self.reference, _ = load_model(config.model, dtype=config.dtype, trust_remote_code=config.trust_remote_code)
             self.reference.requires_grad_(False)
-        self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp, head_may_idle=self.rewards is None)
-        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+        self.policy = wrap_model(self.model, self.dist, fsdp=config.fsdp, head_may_idle=self.rewards is None,
+                                 chunk_size=config.logprob_chunk_size, autocast=config.autocast)
+        trainable = [p for p in self.policy.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(config.adam_beta1, config.adam_beta2))
+        self.lr_schedule = lr_schedule(config)
         from oprd.rlvr.sampler import EpochSampler
 
         self.sampler = EpochSampler(self.data.n, seed=config.seed)
@@ -182,7 +186,8 @@ class GRPOTrainer:
         if config.mask_truncated:
             keep = keep * torch.tensor([0.0 if r.truncated else 1.0 for r in batch.rollouts])
         advantages = batch.advantages * weights if self.rewards is not None else None
-        ref_logp = self._reference_logp(batch) if self.reference is not None and self.rewards is not None else None
+        wants_kl = config.beta > 0 and self.rewards is not None
+        ref_logp = self._reference_logp(batch) if wants_kl else None
         loss_metrics = self._optimize(batch, advantages, keep, old_logp, ref_logp)
         if self.config.generation_backend == "vllm":
             self.generator.sync_weights()
@@ -331,11 +336,13 @@ class GRPOTrainer:
         import torch
 
         out = []
-        with torch.no_grad():
+        lora = self.reference is None  # the policy itself with its adapters switched off
+        reference = self.policy if lora else self.reference
+        with torch.no_grad(), reference_weights(self.model) if lora else contextlib.nullcontext():
             for rows in self._micro_batches(batch):
                 tokens = TokenBatch.from_rollouts([batch.rollouts[i] for i in rows], self.tokenizer.pad_token_id,
-                                                  self.reference.device)
-                out.append(policy_forward(self.reference, tokens, temperature=self.config.temperature).logp)
+                                                  self.model.device)
+                out.append(policy_forward(reference, tokens, temperature=self.config.temperature).logp)
         return out
 
     def _optimize(self, batch: StepBatch, advantages, keep, old_logp, ref_logp) -> dict:
@@ -434,10 +441,9 @@ class GRPOTrainer:
             )
 
     def _set_lr(self) -> None:
-        warm = self.config.warmup_steps
-        factor = min(1.0, self.step / warm) if warm else 1.0
+        """This step's learning rate from the schedule (a function of the step, so a resume needs no state)."""
         for group in self.optimizer.param_groups:
-            group["lr"] = self.config.lr * factor
+            group["lr"] = self.config.lr * self.lr_schedule(self.step)
 
     # -------------------------------------------------------------------------------- eval / saving
     def evaluate(self) -> dict:
@@ -486,7 +492,7 @@ class GRPOTrainer:
         final = self.step == self.config.max_steps
         return save_checkpoint(self.out, self.step, self.policy, self.tokenizer, self.optimizer, state,
                                self._config_yaml(), self.config.save_total_limit, self.dist,
-                               consolidated=final or self.config.save_consolidated)
+                               consolidated=final or self.config.save_consolidated, merged=self.config.merge_on_save)
 
     def _config_yaml(self) -> str:
         import yaml

@@ -10,6 +10,7 @@ leaves either a whole checkpoint or none.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
@@ -57,20 +58,23 @@ def _numpy_state() -> list:
 
 
 def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, state: dict, config_yaml: str,
-                    keep_last: int, info: DistInfo, *, consolidated: bool = True) -> Path:
+                    keep_last: int, info: DistInfo, *, consolidated: bool = True, merged: bool = False) -> Path:
     """Write ``out_dir/checkpoint-<step>`` atomically, then prune to the newest ``keep_last``.
 
     Collective: every rank calls it. A sharded (FSDP2) policy is written by every rank into
     ``sharded/`` with ``torch.distributed.checkpoint`` (model and optimizer), plus, with
     ``consolidated``, a Hugging Face directory gathered on rank 0. Otherwise rank 0 writes the
     Hugging Face directory and ``optimizer.pt`` (full, keyed by parameter name). ``config.json`` is
-    always there, so a checkpoint can be checked against ``--model`` before anything loads.
+    always there, so a checkpoint can be checked against ``--model`` before anything loads. A LoRA
+    policy writes its adapters only (``adapter_model.safetensors``), plus with ``merged`` a ``merged/``
+    Hugging Face directory of base + adapters that loads in plain transformers.
     """
     import torch
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                          get_optimizer_state_dict, get_state_dict)
 
     from oprd.rlvr.runtime.distributed import barrier, is_sharded, unwrap
+    from oprd.rlvr.runtime.model_setup import is_lora
 
     final = out_dir / f"checkpoint-{step}"
     staging = out_dir / f".checkpoint-{step}.tmp"
@@ -104,6 +108,10 @@ def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, stat
         else:
             model.save_pretrained(staging, safe_serialization=True)
             torch.save(optimizer_state, staging / OPTIMIZER_FILE)
+            if is_lora(model):
+                model.config.save_pretrained(staging)
+                if merged:
+                    copy.deepcopy(model).merge_and_unload().save_pretrained(staging / "merged", safe_serialization=True)
         tokenizer.save_pretrained(staging)
         atomic_write_text(staging / "config.yaml", config_yaml)
         (staging / STATE_FILE).write_text(json.dumps({**state, "world_size": info.world_size, "sharded": sharded}))

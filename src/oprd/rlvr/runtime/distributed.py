@@ -81,27 +81,33 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def wrap_model(model, info: DistInfo, *, fsdp: bool, head_may_idle: bool = False):
+def wrap_model(model, info: DistInfo, *, fsdp: bool, head_may_idle: bool = False, chunk_size: int = 0,
+               autocast: bool = False):
     """The policy module (``rlvr.policy.PolicyModule``) around the causal LM ``model``: wrapped in
     DDP under torchrun, or sharded with FSDP2 (one unit per decoder block, the policy module as the
     root unit holding embeddings, final norm and LM head) with ``fsdp``; bare in one process.
 
     ``head_may_idle``: some steps never run the LM head (hidden-state distillation alone), so DDP
-    must look for parameters without gradients.
+    must look for parameters without gradients. ``chunk_size`` and ``autocast`` go to the policy
+    module; under FSDP2, ``autocast`` becomes its mixed-precision policy (bfloat16 compute and
+    all-gathers, float32 gradient reduction).
     """
-    from oprd.rlvr.policy import PolicyModule
-
-    policy = PolicyModule(model)
-    if not info.enabled:
-        return policy
     import torch
 
-    if fsdp:
-        from torch.distributed.fsdp import fully_shard
+    from oprd.rlvr.policy import PolicyModule
 
+    sharded_autocast = fsdp and info.enabled and autocast
+    policy = PolicyModule(model, chunk_size=chunk_size, autocast=autocast and not sharded_autocast)
+    if not info.enabled:
+        return policy
+    if fsdp:
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        precision = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) \
+            if sharded_autocast else MixedPrecisionPolicy()
         for block in model.get_decoder().layers:
-            fully_shard(block)
-        fully_shard(policy)
+            fully_shard(block, mp_policy=precision)
+        fully_shard(policy, mp_policy=precision)
         _first_forward_through_root(policy)
         return policy
     from torch.nn.parallel import DistributedDataParallel
