@@ -10,8 +10,9 @@ import os
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -114,6 +115,30 @@ def make_pool(tasks: str, n: int, seed: int):
     queues = list(by_source.values())
     rows = [queue[i] for i in range(max(map(len, queues))) for queue in queues if i < len(queue)]
     return Pool.from_rows(rows)
+
+
+class NotCached(Exception):
+    """Raised inside :func:`refuse_generation` where a rollout would have to be generated."""
+
+
+@contextmanager
+def refuse_generation(active: bool = True) -> Iterator[None]:
+    """While active, anything that would generate with the HF backend raises :class:`NotCached`
+    instead, so a caller reads cached rollouts and skips the rest (``--no-new-samples``)."""
+    import oprd.generation as generation
+
+    original = generation.HFGenerator
+
+    class Refuse:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise NotCached()
+
+    if active:
+        generation.HFGenerator = Refuse
+    try:
+        yield
+    finally:
+        generation.HFGenerator = original
 
 
 def chunks(indices: Sequence[int], size: int) -> list[list[int]]:

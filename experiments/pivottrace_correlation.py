@@ -8,7 +8,7 @@ verified against gold, give the pass rate. The table holds Spearman rho of each 
 1 - pass rate with a bootstrap 95% interval over problems, on all problems and on the problems whose
 pass rate is strictly between 0 and 1, and the share of such problems.
 
-Everything model-side is PivotTrace's own pipeline (``ModelSide``: rollouts, attention signals,
+Everything model-side is PivotTrace's own pipeline (its ``ModelSide``: rollouts, attention signals,
 token scores, all cached under ``--cache-dir``); problems are processed in chunks and the outputs are
 rewritten after every chunk, so a killed run resumes at its last finished chunk and a partial run
 still leaves its results. Run it at low priority on a shared CPU:
@@ -27,16 +27,20 @@ from typing import Any
 
 import numpy as np
 
+from oprd.errors import OprdInputError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
     Clock,
+    NotCached,
     chunks,
     fmt_interval,
     machine,
     make_pool,
     mean_with_interval,
     positive_int,
+    refuse_generation,
     run_main,
     spearman_with_interval,
     write_outputs,
@@ -61,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--chunk", type=int, default=8, help="problems per cached chunk (the unit of resuming)")
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples per interval")
+    parser.add_argument("--no-new-samples", action="store_true",
+                        help="use only chunks whose pass-rate samples are cached (report a partial run)")
     parser.add_argument("--cache-dir", default=None, help="PivotTrace cache (default $OPRD_CACHE/pivottrace)")
     parser.add_argument("--out", type=Path, default=Path("experiments/results/pivottrace_correlation"))
     args = parser.parse_args(argv)
@@ -86,9 +92,18 @@ def main(argv: list[str] | None = None) -> None:
     truncated: list[float] = []
     sample_truncated: list[float] = []
     parts = chunks(range(pool.n), args.chunk)
+    done = 0
+    results = None
     for number, rows in enumerate(parts, start=1):
+        try:
+            with refuse_generation(args.no_new_samples):
+                samples = side.rollouts(rows, args.samples, config.probe_temperature, args.seed + 7_777,
+                                        "pass-rate samples")
+        except NotCached:
+            clock.log(f"chunk {number}/{len(parts)} skipped: its pass-rate samples are not cached")
+            continue
         trajectories = side.rollouts(rows, args.k, config.temperature, args.seed, "trajectories")
-        samples = side.rollouts(rows, args.samples, config.probe_temperature, args.seed + 7_777, "pass-rate samples")
+        done += 1
         for name in TRACE_SCORES:
             values = trace_scores(side, config, trajectories, name).reshape(len(rows), args.k)
             with np.errstate(all="ignore"):
@@ -104,11 +119,13 @@ def main(argv: list[str] | None = None) -> None:
             sample_truncated.append(float(np.mean([r.truncated for r in group])))
             truncated.append(float(np.mean([r.truncated for r in trajectories[j * args.k : (j + 1) * args.k]])))
         results = summarise(args, pool, per_problem, np.array(pass_rate), truncated, sample_truncated, clock,
-                            finished=number == len(parts))
+                            finished=done == len(parts))
         write_outputs(args.out, results, table(results))
         plot(args.out / "correlation.png", results)
         clock.log(f"chunk {number}/{len(parts)} done ({len(pass_rate)} problems); mean pass rate "
                   f"{np.mean(pass_rate):.3f}, mixed share {results['mixed_share']['value']:.2f}")
+    if results is None:
+        raise OprdInputError("no chunk has cached pass-rate samples yet; run without --no-new-samples first")
     print(table(results))
 
 

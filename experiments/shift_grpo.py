@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
     Clock,
+    NotCached,
     bootstrap_interval,
     chunks,
     fmt_interval,
@@ -44,6 +45,7 @@ from common import (  # noqa: E402
     make_pool,
     mean_with_interval,
     positive_int,
+    refuse_generation,
     run_main,
     spearman_with_interval,
     write_outputs,
@@ -69,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--chunk", type=int, default=8, help="prompts per cached chunk (the unit of resuming)")
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples per interval")
+    parser.add_argument("--no-new-samples", action="store_true",
+                        help="use only chunks whose pass@G samples are cached (report a partial run)")
     parser.add_argument("--cache-dir", default=None, help="cache root (default $OPRD_CACHE)")
     parser.add_argument("--out", type=Path, default=Path("experiments/results/shift_grpo"))
     args = parser.parse_args(argv)
@@ -127,15 +131,25 @@ def main(argv: list[str] | None = None) -> None:
     else:
         parts = chunks(sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix}), args.chunk)
     pass_rate: dict[int, float] = {}
+    done = 0
+    results = None
     for number, rows in enumerate(parts, start=1):
-        rollouts = side.rollouts(rows, args.samples, 1.0, args.seed + 7_777, "pass@G samples")
+        try:
+            with refuse_generation(args.no_new_samples):
+                rollouts = side.rollouts(rows, args.samples, 1.0, args.seed + 7_777, "pass@G samples")
+        except NotCached:
+            clock.log(f"sampled chunk {number}/{len(parts)} skipped: not cached")
+            continue
+        done += 1
         for j, i in enumerate(rows):
             group = rollouts[j * args.samples : (j + 1) * args.samples]
             pass_rate[i] = float(np.mean([is_equivalent(extract_answer(r.text), pool.answers[i]) for r in group]))
-        results = summarise(args, pool, by_budget, features, pass_rate, clock, finished=number == len(parts))
+        results = summarise(args, pool, by_budget, features, pass_rate, clock, finished=done == len(parts))
         write_outputs(args.out, results, table(results))
         plot(args.out / "subsets.png", results)
         clock.log(f"sampled chunk {number}/{len(parts)} ({len(pass_rate)} prompts)")
+    if results is None:
+        raise OprdInputError("no chunk has cached pass@G samples yet; run without --no-new-samples first")
     print(table(results))
 
 
