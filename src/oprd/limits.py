@@ -43,6 +43,7 @@ SIZE_LIMITS: dict[str, tuple[int, int]] = {
     "olr_window": (1, 1_000_000),
     "max_nonfinite_skips": (1, 1_000),
     "lora_r": (0, 4_096),
+    "log_completions_steps": (0, 1_000_000),
     "logprob_chunk_size": (0, MAX_NEW_TOKENS),
     "olr_min_visits": (1, 1_000_000),
     "num_shards": (1, 100_000),

@@ -212,13 +212,26 @@ class GRPOConfig:
         default="constant", metadata={"help": "constant | linear | cosine | cosine_with_min_lr, after warmup_steps."})
     min_lr_rate: float = field(default=0.1, metadata={"help": "cosine_with_min_lr: the final lr as a share of lr."})
 
-    def validate(self) -> "GRPOConfig":
-        """Reject bad or conflicting values, naming the key and what to set instead."""
+    # Prompts and what is logged of the completions.
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "A system message before every prompt (rollouts and evaluation)."})
+    chat_template_kwargs: dict = field(
+        default_factory=dict, metadata={"help": "Keywords for the chat template, e.g. {enable_thinking: false}."})
+    log_completions_steps: int = field(
+        default=0, metadata={"help": "Every N steps append the step's completions to completions.jsonl (0 = never)."})
+
+    def validate(self, *, in_memory_data: bool = False) -> "GRPOConfig":
+        """Reject bad or conflicting values, naming the key and what to set instead.
+
+        ``in_memory_data``: the rows come from a ``train_dataset`` given to the trainer, not from a path.
+        """
         owner = "GRPOConfig"
         from oprd.typed_config import coerce_instance
 
         coerce_instance(self)  # every key as its field type declares (booleans, numbers, lists), in place
-        if (self.selected is None) == (self.data is None):
+        if in_memory_data and (self.selected is not None or self.data is not None):
+            raise OprdInputError("got a train_dataset and also data/selected in the config; pass one source of rows")
+        if not in_memory_data and (self.selected is None) == (self.data is None):
             raise OprdInputError("set exactly one of --selected DIR (an oprd-select output) or --data FILE")
         from oprd.limits import check_sizes
 
@@ -226,7 +239,7 @@ class GRPOConfig:
                            "micro_batch_size", "ppo_epochs", "save_steps", "save_total_limit", "generation_batch_size",
                            "eval_k", "eval_steps", "warmup_steps", "max_refill_rounds", "olr_start_epoch", "olr_window",
                            "olr_min_visits", "seed", "label_seed", "max_nonfinite_skips", "lora_r",
-                           "logprob_chunk_size"), owner)  # bounds in oprd/limits.py
+                           "logprob_chunk_size", "log_completions_steps"), owner)  # bounds in oprd/limits.py
         if self.lr_scheduler not in LR_SCHEDULERS:
             raise param_error("lr_scheduler", owner, f"one of {', '.join(LR_SCHEDULERS)}", self.lr_scheduler)
         if self.lora_r and self.lora_alpha <= 0 or not 0.0 <= self.lora_dropout < 1.0:

@@ -41,14 +41,21 @@ class TrainData:
 
 def load_train_data(*, selected: str | None = None, data: str | None = None, prompt_key: str = "prompt",
                     answer_key: str = "answer", id_key: str = "id", label_fraction: float | None = None,
-                    label_seed: int = 0) -> TrainData:
-    """Read ``--selected DIR`` (checking its manifest and pool hash) or ``--data FILE``.
+                    label_seed: int = 0, rows: Any = None) -> TrainData:
+    """Read ``--selected DIR`` (checking its manifest and pool hash), ``--data FILE``, or in-memory
+    ``rows`` (a ``datasets.Dataset`` or a list of dicts, checked by the same rules as a file).
 
     With ``label_fraction``, only that share of the labeled rows keeps its label (:func:`hide_labels`).
     """
     from oprd.data import load_pool
 
-    if data is not None:
+    if rows is not None:
+        from oprd.data.pool import Pool
+
+        make = Pool.from_rows if isinstance(rows, (list, tuple)) else Pool.from_dataset
+        pool = make(rows, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
+        result = TrainData(pool.ids, pool.prompts, pool.answers, pool.rows, "train_dataset", pool.sha256)
+    elif data is not None:
         pool = load_pool(data, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
         result = TrainData(pool.ids, pool.prompts, pool.answers, pool.rows, str(data), pool.sha256)
     else:

@@ -52,6 +52,8 @@ def evaluate(
     seed: int = 0,
     template: str = DEFAULT_REASONING_TEMPLATE,
     progress=None,
+    system_prompt: str | None = None,
+    chat_template_kwargs: dict | None = None,
 ) -> EvalResult:
     """pass@1 = accuracy of the greedy answer; avg@k = mean accuracy of k samples at ``temperature``."""
     from oprd.models.chat import build_prompt_ids
@@ -62,7 +64,8 @@ def evaluate(
         raise OprdInputError(f"{pool.path} has no rows with answers; evaluation needs labeled rows")
     if k < 1:
         raise OprdInputError(f"--k must be >= 1, got {k}")
-    prompts = [build_prompt_ids(tokenizer, pool.prompts[i], template=template) for i in labeled]
+    prompts = [build_prompt_ids(tokenizer, pool.prompts[i], template=template, system_prompt=system_prompt,
+                                chat_template_kwargs=chat_template_kwargs) for i in labeled]
     greedy = generator.generate(prompts, SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size,
                                                         seed=seed), progress=progress)
     samples = generator.generate(prompts, SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature, n=k,

@@ -17,6 +17,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -149,6 +150,22 @@ def majority_vote_rewards(completions: Sequence[Any]) -> tuple[list[float], str 
     return rewards, majority.answer
 
 
+@dataclass(frozen=True)
+class TrainerState:
+    """What reward functions receive as ``trainer_state`` (the fields of TRL's state they read)."""
+
+    global_step: int
+    epoch: float
+    max_steps: int
+
+
+def trl_completions(prompts: Sequence[Any], texts: Sequence[str]) -> list[Any]:
+    """Completions in the form TRL passes them: ``[{"role": "assistant", "content": text}]`` where the
+    prompt is chat messages, the plain text where it is a string."""
+    return [[{"role": "assistant", "content": text}] if isinstance(prompt, list) else text
+            for prompt, text in zip(prompts, texts)]
+
+
 def call_reward_function(name: str, function: RewardFunction, step: int | None, prompts: Sequence[Any],
                          completions: Sequence[Any], columns: Mapping[str, Any]) -> Any:
     """Call user reward code; an exception becomes one line naming the function, the step and the error.
@@ -166,9 +183,11 @@ def call_reward_function(name: str, function: RewardFunction, step: int | None, 
             raise
         first = (str(exc).strip().splitlines() or [""])[0]
         at_step = f" at step {step}" if step is not None else ""
+        form = "chat messages [{'role': 'assistant', 'content': ...}]" if completions and isinstance(
+            completions[0], list) else "plain strings"
         raise OprdInputError(
-            f"reward function {name!r} raised {type(exc).__name__}{at_step}: {first[:200]}; "
-            "fix the function (set OPRD_DEBUG=1 for the traceback)"
+            f"reward function {name!r} raised {type(exc).__name__}{at_step}: {first[:200]} (its completions were "
+            f"{form}); fix the function (set OPRD_DEBUG=1 for the traceback)"
         ) from exc
 
 

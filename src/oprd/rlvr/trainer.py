@@ -37,6 +37,7 @@ from oprd.rlvr.runtime.run_dir import prepare_run_dir
 from oprd.rlvr.runtime.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync, init_distributed,
                                    is_sharded, total_grad_norm, unsharded, wrap_model)
 from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response_means
+from oprd.rlvr.rewards import TrainerState, trl_completions
 
 
 class GRPOTrainer:
@@ -47,13 +48,14 @@ class GRPOTrainer:
     TTRL majority voting for unlabeled rows is added by default (``unlabeled_reward="ttrl"``).
     """
 
-    def __init__(self, config: GRPOConfig, *, hooks: Sequence[TrainerHook] = (), progress: bool = True) -> None:
+    def __init__(self, config: GRPOConfig, *, train_dataset=None, reward_funcs: Sequence | None = None,
+                 hooks: Sequence[TrainerHook] = (), progress: bool = True) -> None:
         import torch
 
         from oprd.models.loading import load_model
         from oprd.rlvr.dataset import load_train_data
 
-        self.config = config.validate()
+        self.config = config.validate(in_memory_data=train_dataset is not None)
         self.dist = init_distributed()
         if config.fsdp and not self.dist.enabled:
             raise OprdInputError(
@@ -70,10 +72,11 @@ class GRPOTrainer:
         barrier(self.dist)  # rank 0 may have cleared an earlier run (--overwrite)
         self.data = load_train_data(selected=config.selected, data=config.data, prompt_key=config.prompt_key,
                                     answer_key=config.answer_key, id_key=config.id_key,
-                                    label_fraction=config.label_fraction, label_seed=config.label_seed)
+                                    label_fraction=config.label_fraction, label_seed=config.label_seed,
+                                    rows=train_dataset)
         preflight_training(config, self.data)  # every input checked before the model loads
         self.hooks = sorted([*default_hooks(config, self.data), *hooks], key=lambda hook: hook.order)
-        self.rewards = _reward_set(config)
+        self.rewards = _reward_set(config, reward_funcs)
         checkpoint = resolve_resume(config.resume, self.out)
         if checkpoint:
             check_same_model(checkpoint, _base_config(config))
@@ -98,6 +101,7 @@ class GRPOTrainer:
             self.sampler = MixedSampler.from_answers(self.data.answers, config.labeled_ratio, seed=config.seed)
         self.step = 0
         self.nonfinite_streak = 0
+        self.completion_rows: list[dict] = []  # this step's completions table, when it is due
         if checkpoint:
             self._restore(checkpoint)
         self.generator = self._make_generator()
@@ -163,6 +167,8 @@ class GRPOTrainer:
                     metrics.update(self.evaluate())
                 if logger:
                     logger.log(self.step, metrics)
+                    if self.completion_rows:
+                        logger.log_completions(self.step, self.completion_rows)
                 bar.update(self.step, metrics)
                 if self.step % config.save_steps == 0 or self.step == config.max_steps:
                     self.save()
@@ -189,6 +195,8 @@ class GRPOTrainer:
         wants_kl = config.beta > 0 and self.rewards is not None
         ref_logp = self._reference_logp(batch) if wants_kl else None
         loss_metrics = self._optimize(batch, advantages, keep, old_logp, ref_logp)
+        every = config.log_completions_steps
+        self.completion_rows = _completion_rows(batch, advantages, self.dist) if every and self.step % every == 0 else []
         if self.config.generation_backend == "vllm":
             self.generator.sync_weights()
         if self.rewards is None:
@@ -228,14 +236,13 @@ class GRPOTrainer:
 
     def _rollout_batch(self, picks: list[tuple[int, int]], *, round_index: int) -> StepBatch:
         """This rank's share of ``picks``: generate, then let hooks set labels, score and rescore."""
-        from oprd.models.chat import build_prompt_ids
 
         config = self.config
         offset = round_index * 1_000_000  # refill rounds get positions after the main batch's
         positions = [offset + i for i in range(self.dist.rank, len(picks), self.dist.world_size)]
         rows = [picks[i - offset][0] for i in positions]
         self.model.eval()
-        prompt_ids = [build_prompt_ids(self.tokenizer, self.data.prompts[row], template=config.template) for row in rows]
+        prompt_ids = [self.prompt_ids(self.data.prompts[row]) for row in rows]
         seeds = [_rollout_seed(config.seed, self.step, round_index, position) for position in positions]
         sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                   top_p=config.top_p, n=config.group_size, seed=config.seed,
@@ -257,6 +264,14 @@ class GRPOTrainer:
                     hook.after_rewards(batch, self.policy, self.tokenizer.pad_token_id)
         return batch
 
+    def prompt_ids(self, prompt) -> list[int]:
+        """The token ids a prompt is rolled out from: template, system prompt and chat-template keywords applied."""
+        from oprd.models.chat import build_prompt_ids
+
+        return build_prompt_ids(self.tokenizer, prompt, template=self.config.template,
+                                system_prompt=self.config.system_prompt,
+                                chat_template_kwargs=self.config.chat_template_kwargs)
+
     def _score(self, batch: StepBatch) -> None:
         """Rewards of every rollout from the reward functions, with ``answer`` = this visit's label."""
         import torch
@@ -264,10 +279,13 @@ class GRPOTrainer:
         if self.rewards is None:
             return
         g = batch.group_size
-        completions = [r.text for r in batch.rollouts]
         prompts = [p for p in batch.prompts for _ in range(g)]
+        completions = trl_completions(prompts, [r.text for r in batch.rollouts])
         columns = {k: [v for v in values for _ in range(g)] for k, values in self.data.columns(batch.rows).items()}
         columns["answer"] = [label for label in batch.labels for _ in range(g)]
+        columns["completion_ids"] = [list(r.response_ids) for r in batch.rollouts]
+        columns["trainer_state"] = TrainerState(self.step, float(batch.epochs[0]) if batch.epochs else 0.0,
+                                                self.config.max_steps)
         self.rewards.step = self.step
         total, per_function = self.rewards(prompts, completions, **columns)
         for name, values in per_function.items():
@@ -463,7 +481,8 @@ class GRPOTrainer:
             result = evaluate(self.generator, self.tokenizer, pool, k=self.config.eval_k,
                               max_new_tokens=self.config.eval_max_new_tokens or self.config.max_new_tokens,
                               batch_size=self.config.generation_batch_size, seed=self.config.seed,
-                              template=self.config.template)
+                              template=self.config.template, system_prompt=self.config.system_prompt,
+                              chat_template_kwargs=self.config.chat_template_kwargs)
             if is_sharded(self.policy):
                 barrier(self.dist)
         return {f"eval/{key}": value for key, value in result.as_dict().items() if key not in ("n", "k")}
@@ -528,6 +547,24 @@ def _sum_over_ranks(values: dict[str, float], info, *, keep_local: tuple[str, ..
     return summed
 
 
+def _completion_rows(batch: StepBatch, advantages, info) -> list[dict]:
+    """Every rank's completions of this step as table rows (a collective): prompt, completion, rewards,
+    advantage, the label it trained with and its prompt's weight."""
+    g = batch.group_size
+    rows = []
+    for k, rollout in enumerate(batch.rollouts):
+        p = k // g
+        row = {"id": batch.ids[p], "prompt": batch.prompts[p], "completion": rollout.text,
+               "label": batch.labels[p], "weight": batch.weights[p]}
+        if batch.rewards is not None:
+            row["reward"] = float(batch.rewards[k])
+            row.update({f"reward/{name}": values[k] for name, values in batch.reward_columns.items()})
+        if advantages is not None:
+            row["advantage"] = float(advantages[k])
+        rows.append(row)
+    return [row for piece in all_gather_objects(rows, info) for row in piece]
+
+
 def _rollout_stats(batch: StepBatch) -> dict:
     """Length, truncation and epoch of this rank's rollouts."""
     lengths = [float(len(r.response_ids)) for r in batch.rollouts]
@@ -580,10 +617,13 @@ def _base_config(config: GRPOConfig):
     return AutoConfig.from_pretrained(resolve_model_path(config.model), trust_remote_code=config.trust_remote_code)
 
 
-def _reward_set(config: GRPOConfig):
+def _reward_set(config: GRPOConfig, callables: Sequence | None):
+    """The run's rewards: ``callables`` given to the trainer, else the functions ``reward_funcs`` names."""
     from oprd.rlvr.methods.distill.options import rewards_off
     from oprd.rlvr.rewards import RewardSet, load_reward_function
 
+    if callables is not None:
+        return RewardSet(list(callables), config.reward_weights)
     if rewards_off(config):
         return None  # reward_funcs [none]: only the hooks' loss terms train (see train_step)
     functions = [load_reward_function(path) for path in config.reward_funcs]
