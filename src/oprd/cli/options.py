@@ -61,16 +61,3 @@ def resolve_config(cls: type[T], config_path: Path | str | None, flags: dict[str
     given = coerce_fields(cls, {key: value for key, value in flags.items() if value is not None},
                           where=lambda key: f"--{key.replace('_', '-')}")
     return cls(**{**from_file, **given})
-
-
-def parse_budget(text: str | float | int) -> int | float | str:
-    """``"500"`` -> 500, ``"0.1"`` -> 0.1; anything else is passed on for the selector to reject."""
-    if isinstance(text, (int, float)):
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text

@@ -1,4 +1,4 @@
-"""Option types shared by every ``oprd-select`` command that reads a pool and runs a model."""
+"""Option types shared by every ``oprd-select`` command that are not config fields (those are generated)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ SplitOpt = Annotated[Optional[str], typer.Option(
     "--split", help="Split of a save_to_disk DatasetDict folder, a folder of <split>-* shards, or a Hub dataset.")]
 PoolConfigOpt = Annotated[Optional[str], typer.Option(
     "--pool-config", help="Config (subset) name of a Hub dataset, as datasets.load_dataset(id, NAME).")]
-FormatOpt = Annotated[Optional[str], typer.Option(
-    "--format", help="Output rows as jsonl | json | parquet | hf (a datasets save_to_disk folder). "
-    "[default: the pool's own format]")]
 ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
 PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]

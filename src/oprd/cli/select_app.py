@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from oprd.cli.errors import handle_errors
+from oprd.cli.generated import Custom, command, config_parameters, config_values, option
 from oprd.cli.pool_options import (
-    AnswerKeyOpt, ConfigOpt, FormatOpt, IdKeyOpt, JsonOpt, ModelOpt, OverwriteOpt, PoolConfigOpt, PoolOpt, PromptKeyOpt,
-    QuietOpt, SplitOpt, TrustOpt,
+    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, OverwriteOpt, PoolConfigOpt, PoolOpt, PromptKeyOpt, QuietOpt, SplitOpt,
 )
-from oprd.selectors.methods import EMBEDDINGS, METHODS
+from oprd.selectors.methods import METHODS
+from oprd.selectors.pipeline import SelectionConfig
 
 app = typer.Typer(
     help="Select a budget of prompts from an unlabeled pool (SHIFT and baselines). "
@@ -23,94 +24,70 @@ app = typer.Typer(
     add_completion=False,
 )
 
-BudgetOpt = Annotated[Optional[str], typer.Option(help="Rows to select: an int, or a fraction of the pool in (0, 1]. [default: 0.1]")]
+#: SelectionConfig fields spelled their own way; ``method`` is the subcommand, not a flag.
+CUSTOM = {"output_format": Custom("--format")}
+SKIP = ("method",)
+
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", help="Output dir; may not hold the pool or --config file. [default: runs/<method>-<budget>]")]
-LayersOpt = Annotated[Optional[str], typer.Option(
-    help="all | last_k:K | comma list of hidden_states indices 0..L (negative count from the end, -1 = L). [default: all]")]
-TokensOpt = Annotated[Optional[int], typer.Option(
-    help="Max new tokens of the greedy rollout, 1..262144; prompt + this must fit the model's context. [default: 512]")]
-BatchOpt = Annotated[Optional[int], typer.Option(help="Sequences per generation/capture batch, 1..65536. [default: 8]")]
-BackendOpt = Annotated[Optional[str], typer.Option(help="Coreset backend: auto | numpy | faiss | torch. [default: auto]")]
-GenOpt = Annotated[Optional[str], typer.Option(help="Rollout backend: hf | vllm. [default: hf]")]
-SeedOpt = Annotated[Optional[int], typer.Option(help="Seed (random baseline, sampled answers). [default: 0]")]
-EmbeddingOpt = Annotated[Optional[str], typer.Option(help=f"kcenter/kmeans space: {' | '.join(EMBEDDINGS)}. [default: phi]")]
-ShardsOpt = Annotated[Optional[int], typer.Option(help="Split extraction into this many shards. [default: torchrun world size or 1]")]
-ShardOpt = Annotated[Optional[int], typer.Option(help="Which shard this process extracts. [default: torchrun rank or 0]")]
-CacheOpt = Annotated[Optional[str], typer.Option(help="Feature cache dir. [default: $OPRD_CACHE/features]")]
 
 
-def _make_command(method: str):
-    def command(
-        pool: PoolOpt,
-        budget: BudgetOpt = None,
-        out: OutOpt = None,
-        model: ModelOpt = None,
-        layers: LayersOpt = None,
-        max_new_tokens: TokensOpt = None,
-        batch_size: BatchOpt = None,
-        backend: BackendOpt = None,
-        generation_backend: GenOpt = None,
-        seed: SeedOpt = None,
-        embedding: EmbeddingOpt = None,
-        prompt_key: PromptKeyOpt = "prompt",
-        answer_key: AnswerKeyOpt = "answer",
-        id_key: IdKeyOpt = "id",
-        split: SplitOpt = None,
-        pool_config: PoolConfigOpt = None,
-        output_format: FormatOpt = None,
-        config: ConfigOpt = None,
-        num_shards: ShardsOpt = None,
-        shard_index: ShardOpt = None,
-        cache_dir: CacheOpt = None,
-        json_output: JsonOpt = False,
-        quiet: QuietOpt = False,
-        trust_remote_code: TrustOpt = False,
-        overwrite: OverwriteOpt = False,
-    ) -> None:
-        with handle_errors():
-            _run(method, (pool, split, pool_config), config, quiet, json_output, (out, overwrite),
-                 (prompt_key, answer_key, id_key), dict(
-                budget=budget, model=model, layers=layers, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                backend=backend, generation_backend=generation_backend, seed=seed, embedding=embedding,
-                num_shards=num_shards, shard_index=shard_index, cache_dir=cache_dir,
-                trust_remote_code=trust_remote_code or None, output_format=output_format,
-            ))
+def resolve(method: str, options: dict[str, Any]) -> SelectionConfig:
+    """The selection config from parsed options: field defaults <- the ``--config`` YAML <- the flags given."""
+    from oprd.cli.options import resolve_config
 
-    command.__doc__ = METHODS[method].help + "."
-    return command
+    flags = config_values(SelectionConfig, options, custom=CUSTOM)
+    return resolve_config(SelectionConfig, options["config"], {**flags, "method": method})
 
 
-def _run(method, source, config_path, quiet, json_output, output, keys, flags) -> None:
-    from oprd.cli.options import parse_budget, resolve_config
+def _run(method: str, options: dict[str, Any]) -> None:
+    """Select with ``method`` on the pool, write the output dir and print a summary."""
     from oprd.data import load_pool
-    from oprd.selectors.pipeline import SelectionConfig, check_selection_out, run_selection
+    from oprd.selectors.pipeline import check_selection_out, run_selection
 
-    out, overwrite = output
-    pool_path, split, pool_config = source
-
-    if flags["budget"] is not None:
-        flags["budget"] = parse_budget(flags["budget"])
-    config = resolve_config(SelectionConfig, config_path, {**flags, "method": method})
-    config.budget = parse_budget(config.budget)
-    out_dir = out or Path("runs") / f"{method}-{config.budget}"
-    check_selection_out(out_dir, {"--pool": pool_path, "--config": config_path, "--model": config.model},
+    config = resolve(method, options)
+    pool_path, overwrite = options["pool"], options["overwrite"]
+    out_dir = options["out"] or Path("runs") / f"{method}-{config.budget}"
+    check_selection_out(out_dir, {"--pool": pool_path, "--config": options["config"], "--model": config.model},
                         overwrite=overwrite)
-    pool = load_pool(pool_path, prompt_key=keys[0], answer_key=keys[1], id_key=keys[2], split=split,
-                     config_name=pool_config)
-    selection = run_selection(pool, config, out_dir=out_dir, progress=not quiet, overwrite=overwrite)
+    pool = load_pool(pool_path, prompt_key=options["prompt_key"], answer_key=options["answer_key"],
+                     id_key=options["id_key"], split=options["split"], config_name=options["pool_config"])
+    selection = run_selection(pool, config, out_dir=out_dir, progress=not options["quiet"], overwrite=overwrite)
     if selection is None:
         print(f"shard {config.shard_index} done; other shards still running, select again when they finish",
               file=sys.stderr)
         return
     summary = {"out": str(out_dir), "method": method, "budget": selection.budget, "n_pool": pool.n,
                "ids": selection.ids, **selection.extras}
-    if json_output:
+    if options["json_output"]:
         print(json.dumps(summary))
     else:
         head = ", ".join(selection.ids[:10]) + (" ..." if len(selection.ids) > 10 else "")
         print(f"selected {selection.budget} of {pool.n} with {method} -> {out_dir}")
         print(f"ids: {head}")
+
+
+def _make_command(method: str):
+    """The ``oprd-select METHOD`` command: pool options, then one flag per SelectionConfig field."""
+
+    def run(options: dict[str, Any]) -> None:
+        with handle_errors():
+            _run(method, options)
+
+    return command(run, [
+        option("pool", PoolOpt),
+        *config_parameters(SelectionConfig, skip=SKIP, custom=CUSTOM),
+        option("out", OutOpt, None),
+        option("prompt_key", PromptKeyOpt, "prompt"),
+        option("answer_key", AnswerKeyOpt, "answer"),
+        option("id_key", IdKeyOpt, "id"),
+        option("split", SplitOpt, None),
+        option("pool_config", PoolConfigOpt, None),
+        option("config", ConfigOpt, None),
+        option("json_output", JsonOpt, False),
+        option("quiet", QuietOpt, False),
+        option("overwrite", OverwriteOpt, False),
+    ], METHODS[method].help + ".")
 
 
 for _name in METHODS:

@@ -21,34 +21,48 @@ SHIFT_POSITIONS = ("reasoning_start", "reasoning_end", "mean_prompt")
 
 @dataclass
 class SelectionConfig:
-    """Every knob of a selection run; the resolved copy is saved in the manifest.
+    """Every knob of a selection run (defaults: ``docs/methods/shift.md``); the resolved copy is saved in the
+    manifest. Each field's help is its ``oprd-select`` flag's help and its YAML key's meaning."""
 
-    Defaults as in ``docs/methods/shift.md``: greedy rollout, 512 new tokens, all block outputs averaged,
-    start anchor at the first generated token.
-    """
-
-    method: str = "shift"
-    budget: int | float = 0.1
-    model: str = DEFAULT_MODEL
-    layers: str | list[int] = "all"
-    exclude_final_norm_layer: bool = False
-    start_anchor: str = "first_response"
-    max_new_tokens: int = 512
-    batch_size: int = 8
-    generation_backend: str = "hf"
-    dtype: str = "float32"
-    backend: str = "auto"
-    storage_dtype: str = "float32"
-    embedding: str = "phi"
-    answer_samples: int = 8
-    seed: int = 0
-    chunk_size: int = 64
-    num_shards: int | None = None
-    shard_index: int | None = None
-    cache_dir: str | None = None
-    trust_remote_code: bool = False
-    output_format: str | None = None
-    """Subset format: ``jsonl``, ``json``, ``parquet`` or ``hf`` (a ``datasets`` folder); None = the pool's own."""
+    method: str = field(default="shift", metadata={"help": "Selection method (the oprd-select subcommand)."})
+    budget: int | float = field(
+        default=0.1, metadata={"help": "Rows to select: an int, or a fraction of the pool in (0, 1]."})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "Built-in name, HF dir or hub id."})
+    layers: str | list[int] = field(
+        default="all", metadata={"help": "all | last_k:K | comma list of hidden_states indices 0..L (negative "
+                                         "count from the end, -1 = L); their states are averaged."})
+    exclude_final_norm_layer: bool = field(
+        default=False, metadata={"help": "Leave index L (after the final norm) out of all and last_k:K."})
+    start_anchor: str = field(
+        default="first_response", metadata={"help": "Reasoning start: first_response (first generated token) | "
+                                                    "last_prompt_token."})
+    max_new_tokens: int = field(
+        default=512, metadata={"help": "Max new tokens of the greedy rollout, 1..262144; prompt + this must fit "
+                                       "the model's context."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per generation/capture batch, 1..65536."})
+    generation_backend: str = field(default="hf", metadata={"help": "Rollout backend: hf | vllm."})
+    dtype: str = field(default="float32", metadata={"help": "Model dtype: float32 | bfloat16 | float16."})
+    backend: str = field(
+        default="auto", metadata={"help": "Coreset backend: auto (faiss when installed) | numpy | faiss | torch."})
+    storage_dtype: str = field(
+        default="float32", metadata={"help": "Feature matrix dtype in the coreset engine: float32 | float16."})
+    embedding: str = field(default="phi", metadata={"help": f"kcenter/kmeans space: {' | '.join(EMBEDDINGS)}."})
+    answer_samples: int = field(
+        default=8, metadata={"help": "Sampled answers per prompt for the methods that use them (sc-entropy)."})
+    seed: int = field(default=0, metadata={"help": "Seed (random baseline, sampled answers)."})
+    chunk_size: int = field(
+        default=64, metadata={"help": "Prompts per cached feature chunk (the unit a killed run resumes from)."})
+    num_shards: int | None = field(
+        default=None, metadata={"help": "Split extraction into this many shards (unset = torchrun world size "
+                                        "or 1)."})
+    shard_index: int | None = field(
+        default=None, metadata={"help": "Which shard this process extracts (unset = torchrun rank or 0)."})
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "Feature cache dir (unset = $OPRD_CACHE/features)."})
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom code from the model repo."})
+    output_format: str | None = field(
+        default=None, metadata={"help": "Output rows as jsonl | json | parquet | hf (a datasets save_to_disk "
+                                        "folder); unset = the pool's own format."})
 
     def extraction(self) -> ExtractionConfig:
         """The extraction this method needs (shared across methods where the needs are equal)."""
