@@ -18,50 +18,68 @@ SCORES = ("density", "count", "lexical", "consistency", "token-entropy", "self-c
 
 @dataclass
 class PivotTraceConfig:
-    """Every knob of a PivotTrace run (defaults: docs/methods/pivottrace.md); the resolved copy goes in the manifest.
+    """Every knob of a PivotTrace run (defaults: docs/methods/pivottrace.md); the resolved copy goes in the
+    manifest. Each field's help is its ``oprd-select pivottrace`` flag's help and its YAML key's meaning;
+    the routing is :class:`PivotTrace`'s."""
 
-    Trajectories: ``k`` per prompt at ``temperature`` (``consistency`` draws ``consistency_samples``
-    instead). Attention signal: ``attention_layers`` (0-based blocks; None = every 2nd of the upper
-    half), ``window``, ``n_sink``, ``chunk``, ``variant``. Pivots: ``min_step_tokens``, ``head_tokens``,
-    ``pivot_window``, ``kappa``; the lexical baseline counts ``reflection_markers``. Probes: ``probes``
-    items, ``probe_samples`` rollouts each at ``probe_temperature``, smoothed over ``probe_window``.
-    Routing: see :class:`PivotTrace`.
-    """
-
-    model: str = DEFAULT_MODEL
-    score: str = "density"
-    k: int = 1
-    temperature: float = 0.6
-    max_new_tokens: int = 512
-    batch_size: int = 8
-    seed: int = 0
-    template: str = DEFAULT_REASONING_TEMPLATE
-    dtype: str = "float32"
-    trust_remote_code: bool = False
-    attention_layers: list[int] | None = None
-    window: int = 128
-    n_sink: int = 4
-    chunk: int = 256
-    variant: str = "long_range"
-    attention_batch_size: int = 1
-    min_step_tokens: int = 8
-    head_tokens: int = 16
-    pivot_window: int = 8
-    kappa: float = 2.0
-    reflection_markers: list[str] = field(default_factory=lambda: list(REFLECTION_MARKERS))
-    consistency_samples: int = 8
-    probes: int | None = None
-    probe_samples: int = 8
-    probe_temperature: float = 1.0
-    probe_window: int = 9
-    calib: str = "threshold"
-    tau_lo: float = 0.5
-    tau_hi: float = 0.9
-    fractions: list[float] = field(default_factory=lambda: [0.293, 0.421])
-    pseudo_label_threshold: float = 0.7
-    max_annotate_frac: float | None = None
-    max_discard_frac: float | None = None
-    cache_dir: str | None = None
+    # Trajectories and the uncertainty score
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "Built-in name, HF dir or hub id."})
+    score: str = field(default="density", metadata={"help": f"Uncertainty score: {' | '.join(SCORES)}."})
+    k: int = field(default=1, metadata={"help": "Trajectories per prompt, scores averaged."})
+    temperature: float = field(default=0.6, metadata={"help": "Sampling temperature of the trajectories."})
+    max_new_tokens: int = field(default=512, metadata={"help": "Max new tokens per rollout."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per generation batch."})
+    seed: int = field(default=0, metadata={"help": "Sampling and probe-choice seed."})
+    template: str = field(
+        default=DEFAULT_REASONING_TEMPLATE, metadata={"help": "How a string prompt becomes the user turn "
+                                                              "({prompt} is replaced)."})
+    dtype: str = field(default="float32", metadata={"help": "Model dtype: float32 | bfloat16 | float16."})
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom code from the model repo."})
+    # Attention signal
+    attention_layers: list[int] | None = field(
+        default=None, metadata={"help": "0-based blocks whose attention is read, e.g. 10,12,14 (unset = every "
+                                        "2nd block of the upper half)."})
+    window: int = field(
+        default=128, metadata={"help": "Attention placed more than min(window, length / 4) tokens back is "
+                                       "long-range."})
+    n_sink: int = field(default=4, metadata={"help": "First tokens (attention sinks) left out of the mass."})
+    chunk: int = field(default=256, metadata={"help": "Query rows rebuilt at a time (memory O(T x chunk))."})
+    variant: str = field(
+        default="long_range", metadata={"help": "long_range (mass far back) | prompt_mass (mass on the prompt)."})
+    attention_batch_size: int = field(default=1, metadata={"help": "Trajectories per attention forward."})
+    # Pivots and the baselines
+    min_step_tokens: int = field(
+        default=8, metadata={"help": "A step (a response line) shorter than this merges into the next."})
+    head_tokens: int = field(default=16, metadata={"help": "Leading tokens of a step averaged into its signal."})
+    pivot_window: int = field(default=8, metadata={"help": "Previous steps whose mean and std a step is tested "
+                                                           "against."})
+    kappa: float = field(default=2.0, metadata={"help": "A pivot's signal exceeds the mean by kappa std."})
+    reflection_markers: list[str] = field(
+        default_factory=lambda: list(REFLECTION_MARKERS), metadata={"help": "Words the lexical baseline counts "
+                                                                            "per step."})
+    consistency_samples: int = field(
+        default=8, metadata={"help": "Sampled answers per prompt for score consistency."})
+    # Probes and routing
+    probes: int | None = field(
+        default=None, metadata={"help": "Probes to annotate (unset = max(64, 2% of the pool), at most the pool)."})
+    probe_samples: int = field(default=8, metadata={"help": "Rollouts per probe at probe_temperature."})
+    probe_temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the probe rollouts."})
+    probe_window: int = field(
+        default=9, metadata={"help": "Probes in the centred mean that smooths pass rates along the ranking."})
+    calib: str = field(default="threshold", metadata={"help": "threshold | pseudo_label | fractions."})
+    tau_lo: float = field(
+        default=0.5, metadata={"help": "Annotate while the smoothed probe pass rate is <= this."})
+    tau_hi: float = field(
+        default=0.9, metadata={"help": "Discard where the smoothed probe pass rate is >= this."})
+    fractions: list[float] = field(
+        default_factory=lambda: [0.293, 0.421], metadata={"help": "Fixed annotate,discard shares such as "
+                                                                  "0.293,0.421 (the flag implies calib fractions)."})
+    pseudo_label_threshold: float = field(
+        default=0.7, metadata={"help": "pseudo_label: annotate where majority-vote accuracy is below this."})
+    max_annotate_frac: float | None = field(default=None, metadata={"help": "Cap on the annotated share."})
+    max_discard_frac: float | None = field(default=None, metadata={"help": "Cap on the discarded share."})
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "Rollout and signal cache (unset = $OPRD_CACHE/pivottrace)."})
 
     def selector(self) -> PivotTrace:
         return PivotTrace(self.probes, calib=self.calib, tau_lo=self.tau_lo, tau_hi=self.tau_hi,
