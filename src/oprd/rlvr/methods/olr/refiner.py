@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from oprd.data.keys import assign
 from oprd.data.keys import MISSING, lookup
 from oprd.errors import OprdInputError, param_error
 from oprd.verify import majority_cluster
@@ -241,7 +242,7 @@ def corrupt_rows(rows: Sequence[Mapping[str, Any]], rho: float, mode: str = "ina
         row["original_answer"] = lookup(row, answer_key)
         row["noise"] = mode if index in noisy else None
         if index in noisy:
-            _assign(row, answer_key, NOISY_LABEL)
+            assign(row, answer_key, NOISY_LABEL)
     return out
 
 
@@ -281,18 +282,6 @@ def noise_metrics(labels: Sequence[str | None], true_answers: Sequence[str], noi
         if accuracies is not None:
             metrics[f"accuracy_{subset}"] = math.fsum(accuracies[i] for i in members) / len(members)
     return metrics
-
-
-def _assign(row: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``key`` in ``row`` the way :func:`oprd.data.keys.lookup` reads it (literal key first, then dotted)."""
-    if key in row:
-        row[key] = value
-        return
-    *parents, last = key.split(".")
-    target = row
-    for part in parents:
-        target = target[part]
-    target[last] = value
 
 
 def _has_answer(value: Any) -> bool:
