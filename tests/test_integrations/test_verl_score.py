@@ -27,3 +27,13 @@ def test_loaded_by_file_path_as_verls_custom_reward_function():
     spec.loader.exec_module(module)
     score = getattr(module, "compute_score")
     assert score(data_source="d", solution_str="\\boxed{3}", ground_truth="3", extra_info={}) == 1.0
+
+
+def test_last_number_variant_reads_gsm8k_style_answers():
+    from oprd.integrations.verl import compute_score_last_number
+
+    response = "Natalia sold 48 clips in April and 24 in May, 48 + 24 = 72.\n#### 72"
+    assert compute_score_last_number(data_source="openai/gsm8k", solution_str=response, ground_truth="72",
+                                     extra_info={"index": 0}) == 1.0
+    assert compute_score_last_number(data_source="openai/gsm8k", solution_str="#### 71", ground_truth="72",
+                                     extra_info=None) == 0.0

@@ -13,7 +13,7 @@ T = TypeVar("T")
 #: Options of the commands that are not fields of a config dataclass, so never YAML keys (those a
 #: config does declare, such as GRPOConfig's ``out`` and ``prompt_key``, are keys there).
 COMMAND_LINE_ONLY = ("pool", "out", "prompt_key", "answer_key", "id_key", "quiet", "json", "overwrite",
-                     "config", "probe_labels")
+                     "config", "probe_labels", "split", "pool_config")
 
 
 def load_yaml(path: Path | str | None) -> dict[str, Any]:

@@ -29,3 +29,14 @@ def compute_score(data_source: str | None, solution_str: str, ground_truth: Any,
         if grade(solution_str, str(gold), options) == 1.0:
             return 1.0
     return 0.0
+
+
+def compute_score_last_number(data_source: str | None, solution_str: str, ground_truth: Any,
+                              extra_info: dict[str, Any] | None = None, **kwargs: Any) -> float:
+    """:func:`compute_score` with ``last-number`` extraction: the box, else the last number standing on its own.
+
+    For GSM8K-style prompts that ask for the answer after ``####`` rather than in ``\\boxed{}``
+    (``custom_reward_function.name=compute_score_last_number``).
+    """
+    return compute_score(data_source, solution_str, ground_truth, extra_info,
+                         options=GraderOptions(answer_extraction="last-number"), **kwargs)
