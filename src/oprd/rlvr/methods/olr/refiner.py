@@ -20,8 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from oprd.data.keys import assign
-from oprd.data.keys import MISSING, lookup
+from oprd.data.keys import MISSING, assign, lookup
 from oprd.errors import OprdInputError, param_error
 from oprd.verify import majority_cluster
 from oprd.verify import cluster_answers, is_equivalent
