@@ -8,100 +8,56 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from oprd.cli.errors import handle_errors
+from oprd.cli.generated import Custom, command, config_parameters, config_values, option
 from oprd.cli.pool_options import (
-    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, ModelOpt, OverwriteOpt, PoolOpt, PromptKeyOpt, QuietOpt, TrustOpt,
+    AnswerKeyOpt, ConfigOpt, IdKeyOpt, JsonOpt, OverwriteOpt, PoolOpt, PromptKeyOpt, QuietOpt,
 )
+from oprd.selectors.pivottrace.config import PivotTraceConfig
 
 OutOpt = Annotated[Optional[Path], typer.Option(
     "--out", help="Output dir; may not hold the pool or --config file. [default: runs/pivottrace]")]
-ProbesOpt = Annotated[Optional[int], typer.Option(
-    "--probes", help="Probes to annotate. [default: max(64, 2% of the pool), at most the pool]")]
 LabelsOpt = Annotated[Optional[Path], typer.Option(
     "--probe-labels", help="JSONL of {id, answer} for probes without a pool answer (fill probes_to_label.jsonl).")]
-TauLoOpt = Annotated[Optional[float], typer.Option(
-    "--tau-lo", help="Annotate while the smoothed probe pass rate is <= this. [default: 0.5]")]
-TauHiOpt = Annotated[Optional[float], typer.Option(
-    "--tau-hi", help="Discard where the smoothed probe pass rate is >= this. [default: 0.9]")]
-FractionsOpt = Annotated[Optional[str], typer.Option(
-    "--fractions", help="Fixed annotate,discard shares such as 0.293,0.421 (implies --calib fractions).")]
-ScoreOpt = Annotated[Optional[str], typer.Option(
-    "--score", help="density | count | lexical | consistency | token-entropy | self-certainty. [default: density]")]
-CalibOpt = Annotated[Optional[str], typer.Option(
-    "--calib", help="threshold | pseudo_label | fractions. [default: threshold]")]
-KOpt = Annotated[Optional[int], typer.Option("--k", help="Trajectories per prompt, scores averaged. [default: 1]")]
-SamplesOpt = Annotated[Optional[int], typer.Option(
-    "--probe-samples", help="Rollouts per probe at temperature 1.0. [default: 8]")]
-AnnotateCapOpt = Annotated[Optional[float], typer.Option("--max-annotate-frac", help="Cap on the annotated share.")]
-DiscardCapOpt = Annotated[Optional[float], typer.Option("--max-discard-frac", help="Cap on the discarded share.")]
-TokensOpt = Annotated[Optional[int], typer.Option(
-    "--max-new-tokens", help="Max new tokens per rollout. [default: 512]")]
-BatchOpt = Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per generation batch. [default: 8]")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Sampling and probe-choice seed. [default: 0]")]
-CacheOpt = Annotated[Optional[str], typer.Option(
-    "--cache-dir", help="Rollout and signal cache. [default: $OPRD_CACHE/pivottrace]")]
 
 
-def pivottrace(
-    ctx: typer.Context,
-    pool: PoolOpt,
-    out: OutOpt = None,
-    probes: ProbesOpt = None,
-    probe_labels: LabelsOpt = None,
-    tau_lo: TauLoOpt = None,
-    tau_hi: TauHiOpt = None,
-    fractions: FractionsOpt = None,
-    score: ScoreOpt = None,
-    calib: CalibOpt = None,
-    k: KOpt = None,
-    probe_samples: SamplesOpt = None,
-    max_annotate_frac: AnnotateCapOpt = None,
-    max_discard_frac: DiscardCapOpt = None,
-    model: ModelOpt = None,
-    max_new_tokens: TokensOpt = None,
-    batch_size: BatchOpt = None,
-    seed: SeedOpt = None,
-    prompt_key: PromptKeyOpt = "prompt",
-    answer_key: AnswerKeyOpt = "answer",
-    id_key: IdKeyOpt = "id",
-    config: ConfigOpt = None,
-    cache_dir: CacheOpt = None,
-    json_output: JsonOpt = False,
-    quiet: QuietOpt = False,
-    trust_remote_code: TrustOpt = False,
-    overwrite: OverwriteOpt = False,
-) -> None:
-    """PivotTrace: rank by attention-pivot uncertainty, calibrate on annotated probes, route every item.
+def resolve(options: dict[str, Any]) -> PivotTraceConfig:
+    """The run's config from parsed options: field defaults <- the ``--config`` YAML <- the flags given;
+    ``--fractions`` implies ``--calib fractions``."""
+    from oprd.cli.options import resolve_config
 
-    Without gold answers for the probes it writes probes_to_label.jsonl and prints the command to continue.
-    """
+    flags = config_values(PivotTraceConfig, options, custom=CUSTOM)
+    if flags["calib"] is None and flags["fractions"] is not None:
+        flags["calib"] = "fractions"
+    return resolve_config(PivotTraceConfig, options["config"], flags)
+
+
+def _pivottrace(options: dict[str, Any]) -> None:
+    """Triage the pool, or stop and print the command to continue once the probes are labeled."""
     with handle_errors():
-        from oprd.cli.options import resolve_config
         from oprd.data import load_pool
         from oprd.selectors.pipeline import check_selection_out
-        from oprd.selectors.pivottrace import PivotTraceConfig, ProbeRequest, run_pivottrace
+        from oprd.selectors.pivottrace import ProbeRequest, run_pivottrace
 
-        flags = dict(
-            probes=probes, tau_lo=tau_lo, tau_hi=tau_hi, fractions=_parse_fractions(fractions), score=score,
-            calib=calib or ("fractions" if fractions is not None else None), k=k, probe_samples=probe_samples,
-            max_annotate_frac=max_annotate_frac, max_discard_frac=max_discard_frac, model=model,
-            max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, cache_dir=cache_dir,
-            trust_remote_code=trust_remote_code or None,
-        )
-        resolved = resolve_config(PivotTraceConfig, config, flags)
-        out_dir = out or Path("runs/pivottrace")
+        resolved = resolve(options)
+        pool, config, probe_labels = options["pool"], options["config"], options["probe_labels"]
+        out_dir = options["out"] or Path("runs/pivottrace")
         check_selection_out(out_dir, {"--pool": pool, "--config": config, "--model": resolved.model,
-                                      "--probe-labels": _foreign_labels(probe_labels, out_dir)}, overwrite=overwrite)
-        data = load_pool(pool, prompt_key=prompt_key, answer_key=answer_key, id_key=id_key)
-        result = run_pivottrace(data, resolved, out_dir=out_dir, probe_labels=probe_labels, progress=not quiet)
+                                      "--probe-labels": _foreign_labels(probe_labels, out_dir)},
+                            overwrite=options["overwrite"])
+        data = load_pool(pool, prompt_key=options["prompt_key"], answer_key=options["answer_key"],
+                         id_key=options["id_key"])
+        result = run_pivottrace(data, resolved, out_dir=out_dir, probe_labels=probe_labels,
+                                progress=not options["quiet"])
         if isinstance(result, ProbeRequest):
-            _report_request(result, _continue_command(ctx, out_dir, result.path), out_dir, json_output)
+            _report_request(result, _continue_command(options["ctx"], out_dir, result.path), out_dir,
+                            options["json_output"])
         else:
-            _report_triage(result, resolved, data.n, out_dir, json_output)
+            _report_triage(result, resolved, data.n, out_dir, options["json_output"])
 
 
 def _foreign_labels(labels: Path | None, out: Path) -> Path | None:
@@ -161,9 +117,12 @@ def _continue_command(ctx: typer.Context, out: Path, labels: Path) -> str:
         if param.name == "probe_labels" or _source(ctx, param.name) != "COMMANDLINE":
             continue
         value = ctx.params[param.name]
-        if value is True:
-            argv.append(param.opts[0])
-        elif value is not False:
+        if isinstance(value, bool):
+            flag = param.opts[0] if value else next(iter(param.secondary_opts), None)
+            argv += [flag] if flag else []
+        elif isinstance(value, (list, tuple)):
+            argv += [part for item in value for part in (param.opts[0], str(item))]
+        else:
             argv += [param.opts[0], str(value)]
     if "--out" not in argv:
         argv += ["--out", str(out)]
@@ -174,6 +133,28 @@ def _source(ctx: typer.Context, name: str) -> str:
     """Where a parameter's value came from (COMMANDLINE, DEFAULT, ...), by name across click versions."""
     source = ctx.get_parameter_source(name)
     return source.name if source is not None else "DEFAULT"
+
+
+#: PivotTraceConfig fields read from the flag their own way.
+CUSTOM = {"fractions": Custom(parse=_parse_fractions)}
+
+pivottrace = command(_pivottrace, [
+    option("ctx", typer.Context),
+    option("pool", PoolOpt),
+    *config_parameters(PivotTraceConfig, custom=CUSTOM),
+    option("out", OutOpt, None),
+    option("probe_labels", LabelsOpt, None),
+    option("prompt_key", PromptKeyOpt, "prompt"),
+    option("answer_key", AnswerKeyOpt, "answer"),
+    option("id_key", IdKeyOpt, "id"),
+    option("config", ConfigOpt, None),
+    option("json_output", JsonOpt, False),
+    option("quiet", QuietOpt, False),
+    option("overwrite", OverwriteOpt, False),
+], """PivotTrace: rank by attention-pivot uncertainty, calibrate on annotated probes, route every item.
+
+    Without gold answers for the probes it writes probes_to_label.jsonl and prints the command to continue.
+    """)
 
 
 def register(app: typer.Typer) -> None:

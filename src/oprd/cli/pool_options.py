@@ -14,8 +14,6 @@ SplitOpt = Annotated[Optional[str], typer.Option(
     "--split", help="Split of a save_to_disk DatasetDict folder, a folder of <split>-* shards, or a Hub dataset.")]
 PoolConfigOpt = Annotated[Optional[str], typer.Option(
     "--pool-config", help="Config (subset) name of a Hub dataset, as datasets.load_dataset(id, NAME).")]
-ModelOpt = Annotated[Optional[str], typer.Option(
-    "--model", help="Built-in name, HF dir or hub id. [default: smollm2-135m-instruct]")]
 PromptKeyOpt = Annotated[str, typer.Option("--prompt-key", help="Dotted key of the prompt column.")]
 AnswerKeyOpt = Annotated[str, typer.Option("--answer-key", help="Dotted key of the answer column (may be missing).")]
 IdKeyOpt = Annotated[str, typer.Option("--id-key", help="Dotted key of the id column (row number if missing).")]
@@ -23,6 +21,5 @@ ConfigOpt = Annotated[Optional[Path], typer.Option(
     "--config", help="YAML file of options (each value checked against its declared type); flags override it.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
-TrustOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow custom code from the model repo.")]
 OverwriteOpt = Annotated[bool, typer.Option(
     "--overwrite", help="Replace a finished result (manifest.json) already in --out; without it that is an error.")]
