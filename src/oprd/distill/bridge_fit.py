@@ -1,6 +1,6 @@
 """Fit one layer pair of the Bridge from paired hidden states (numbers in, numbers out).
 
-Stage 1 of the spec: the teacher basis is the top-r eigenvectors of the centred teacher-state
+Stage 1 of the Bridge (docs/methods/oprd.md): the teacher basis is the top-r eigenvectors of the centred teacher-state
 covariance; the student projector is a linear map d_s -> r fitted to
 ``||P_S h_s - P_T (h_t - mu_t)||^2``, either trained with Adam for ``epochs`` (the paper) or solved
 exactly by least squares. Inputs and targets are standardised while training and the scales are

@@ -1,6 +1,6 @@
 """Fit a Bridge for a (student, teacher) pair end to end: prompts -> student rollouts -> paired states -> fit.
 
-Stage 1 of the spec with both models frozen: the student samples rollouts (~2000 by default), both
+Stage 1 of the Bridge (docs/methods/oprd.md) with both models frozen: the student samples rollouts (~2000 by default), both
 models read them, and every distilled layer pair gets its teacher PCA basis and student projector.
 """
 

@@ -1,7 +1,7 @@
 """Which student layers are distilled and which teacher layer each one is matched to.
 
 Indices are ``hidden_states`` indices: 0 = embeddings, 1..L = block outputs (L after the final
-norm in Llama/Qwen). A student of another depth is matched proportionally (spec: student layer i
+norm in Llama/Qwen). A student of another depth is matched proportionally (docs/methods/oprd.md: student layer i
 -> teacher layer round((i-1)/(L_s-1) * (L_t-1)) + 1), so the first and last blocks always meet.
 """
 

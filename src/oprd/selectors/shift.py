@@ -38,8 +38,8 @@ def shift_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     """SHIFT coverage features ``phi`` (n, 2d) and utilities ``q`` (n,) from hidden states.
 
-    Computed in float64, ``chunk_rows`` rows at a time; ``phi`` is stored as ``dtype`` (float32 per
-    the spec, "float16" to halve memory), ``q`` as float64. A row with ``s = e = 0`` has no
+    Computed in float64, ``chunk_rows`` rows at a time; ``phi`` is stored as ``dtype`` (float32 by
+    default, "float16" to halve memory), ``q`` as float64. A row with ``s = e = 0`` has no
     direction: its ``phi`` is the zero vector.
     """
     store = storage_dtype(dtype, "shift_features")
