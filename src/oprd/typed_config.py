@@ -217,11 +217,12 @@ def _is_union(hint: Any) -> bool:
 
 
 def _plural(text: str) -> str:
-    """``an int`` -> ``ints``, ``a string`` -> ``strings`` (for ``a list of ...``)."""
+    """``an int`` -> ``ints``, ``a finite number`` -> ``finite numbers`` (for ``a list of ...``)."""
     for article in ("an ", "a "):
         if text.startswith(article):
-            head, _, rest = text[len(article):].partition(" ")
-            return f"{head}s" + (f" {rest}" if rest else "")
+            phrase = text[len(article):]
+            cut = min((i for i in (phrase.find(" ("), phrase.find(" of ")) if i >= 0), default=len(phrase))
+            return f"{phrase[:cut]}s{phrase[cut:]}"
     return text
 
 
