@@ -124,9 +124,20 @@ def test_trainer_reads_triage_files_named_by_the_manifest(tmp_path):
     labeled = write_rows(out, "annotate", [{"id": "a", "prompt": "1+1?", "answer": "2"}], "parquet")
     weak = write_rows(out, "weak", [{"id": "b", "prompt": "2+2?"}, {"id": "c", "prompt": "3+3?"}], "hf")
     (out / "manifest.json").write_text(json.dumps({
-        "method": "pivottrace", "annotate_file": labeled.name, "weak_file": weak.name, "pool_path": None}))
+        "method": "pivottrace", "files": {"annotate": labeled.name, "weak": weak.name}, "pool_path": None}))
     data = load_train_data(selected=str(out))
     assert data.ids == ["a", "b", "c"] and data.answers == ["2", None, None]
+
+
+def test_a_column_that_was_all_null_in_the_pool_takes_the_new_values_type(tmp_path):
+    """An unlabeled parquet pool (answer column all null) whose annotated rows get answers written in."""
+    path = tmp_path / "pool.parquet"
+    pq.write_table(pa.Table.from_pylist([{"prompt": "p", "answer": None}, {"prompt": "q", "answer": None}]), path)
+    pool = load_pool(path)
+    assert str(pool.schema.field("answer").type) == "null"
+    rows = [{**pool.rows[0], "answer": "42"}]
+    written = write_rows(tmp_path / "out", "annotate", rows, "parquet", schema=pool.schema)
+    assert pq.read_table(tmp_path / "out" / written.name).to_pylist() == rows
 
 
 def test_dataset_object_defaults_to_a_datasets_folder(tmp_path):

@@ -87,7 +87,8 @@ def arrow_table(rows: Sequence[Mapping[str, Any]], schema: Any = None,
     plain = [to_jsonable(row) for row in rows]
     labels = list(row_labels) if row_labels is not None else [f"row {i}" for i in range(len(plain))]
     columns = _column_order(plain)
-    base = [f for f in schema if f.name in columns] if schema is not None else []
+    # a column that was all null in the source (an unlabeled answer column) takes the type of the new values
+    base = [f for f in schema if f.name in columns and not pa.types.is_null(f.type)] if schema is not None else []
     known = {f.name for f in base}
     extra = [c for c in columns if c not in known]
     for column in extra:
@@ -106,6 +107,17 @@ def arrow_table(rows: Sequence[Mapping[str, Any]], schema: Any = None,
             f"the rows cannot be written as a parquet/datasets table ({_one_line(exc)}); "
             "write them with --format jsonl, or make each column hold one type"
         ) from None
+
+
+def schema_without(schema: Any, *names: str) -> Any:
+    """``schema`` without the columns ``names`` (columns the writer replaces, such as ``selection``)."""
+    if schema is None:
+        return None
+    for name in names:
+        index = schema.get_field_index(name)
+        if index >= 0:
+            schema = schema.remove(index)
+    return schema
 
 
 def type_conflict(values: Sequence[tuple[str, Any]], path: str) -> tuple[str, dict[str, str]] | None:

@@ -18,7 +18,7 @@ from typing import Any
 from oprd.data.atomic import atomic_write_json, fsync_dir
 from oprd.data.jsonsafe import to_jsonable
 from oprd.data.pool import Pool
-from oprd.data.row_writer import check_format, write_rows
+from oprd.data.row_writer import check_format, schema_without, write_rows
 from oprd.errors import OprdInputError
 
 MANIFEST = "manifest.json"
@@ -94,7 +94,7 @@ def write_selection(
         column = {"rank": rank, "index": index, "score": score, **extra}
         rows.append({**pool.rows[index], SELECTION_COLUMN: column})
     labels = [f"pool row {index} (id {pool.ids[index]})" for index in indices]
-    written = write_rows(out, SUBSET_STEM, rows, fmt, schema=_without_field(pool.schema, SELECTION_COLUMN),
+    written = write_rows(out, SUBSET_STEM, rows, fmt, schema=schema_without(pool.schema, SELECTION_COLUMN),
                          row_labels=labels)
     atomic_write_json(
         out / MANIFEST,
@@ -138,13 +138,6 @@ def read_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise OprdInputError(f"{path} does not hold a JSON object; re-run the selection")
     return manifest
-
-
-def _without_field(schema: Any, name: str) -> Any:
-    """``schema`` without column ``name`` (a re-selected subset's old ``selection`` column is replaced)."""
-    if schema is None or schema.get_field_index(name) < 0:
-        return schema
-    return schema.remove(schema.get_field_index(name))
 
 
 def _check_index(index: Any, n: int) -> int:

@@ -111,8 +111,9 @@ def _from_selected(directory: Path) -> TrainData:
     keys = {k: manifest.get(k) or d for k, d in (("prompt_key", "prompt"), ("answer_key", "answer"), ("id_key", "id"))}
     _check_pool_unchanged(directory, manifest, source_sha256)
     if manifest.get("method") == "pivottrace":
-        labeled = load_pool(_subset_path(directory, manifest.get("annotate_file", "annotate.jsonl")), **keys)
-        weak_name = manifest.get("weak_file", "weak.jsonl")
+        files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+        labeled = load_pool(_subset_path(directory, files.get("annotate", "annotate.jsonl")), **keys)
+        weak_name = files.get("weak", "weak.jsonl")
         weak_file = _subset_path(directory, weak_name) if weak_name is not None else None
         empty = weak_file is None or not weak_file.exists() or (weak_file.is_file() and not weak_file.stat().st_size)
         weak_rows = None if empty else read_source(weak_file)
