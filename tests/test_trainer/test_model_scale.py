@@ -57,8 +57,7 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         model, tokenizer = build_tiny_model(seed=3)
         model.train()
         if checkpointing:
-            enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
-            enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         logp = policy_forward(PolicyModule(model, chunk_size=4), _tokens(model, tokenizer)).logp
         logp.sum().backward()
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})

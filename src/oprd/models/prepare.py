@@ -31,6 +31,7 @@ from oprd.models.builtin import (
 )
 
 from oprd.models.prepared_dir import MARKER, is_healthy, swap_in, write_marker
+from oprd.models.saving import save_model_dir
 
 Report = Callable[[str], None]
 
@@ -186,5 +187,5 @@ def _convert_gguf(gguf: Path, out_dir: Path, report: Report) -> None:
     model.load_state_dict(quantized.state_dict())
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(out_dir)
+    save_model_dir(model, out_dir)  # on any rank (save_pretrained writes on rank 0 only)
     tokenizer.save_pretrained(out_dir)

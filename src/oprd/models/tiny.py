@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oprd.models.saving import save_model_dir
+
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
@@ -69,6 +71,6 @@ def save_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
 
     hf_logging.disable_progress_bar()
     model, tokenizer = build_tiny_model(seed=seed)
-    model.save_pretrained(out_dir)
+    save_model_dir(model, out_dir)  # on any rank (save_pretrained writes on rank 0 only)
     tokenizer.save_pretrained(out_dir)
     return out_dir

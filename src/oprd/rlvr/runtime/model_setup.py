@@ -37,8 +37,7 @@ def load_policy(config, checkpoint: Path | None):
         if not getattr(model, "supports_gradient_checkpointing", False):
             raise OprdInputError(f"{type(model).__name__} cannot recompute activations (no gradient checkpointing "
                                  "support in transformers); drop --gradient-checkpointing")
-        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
-        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if config.lora_r:
             model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need an input grad
     return model, tokenizer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oprd.generation.vllm_backend import VLLMGenerator
+from oprd.models.saving import save_model_dir
 
 
 class SyncedVLLMGenerator(VLLMGenerator):
@@ -23,7 +24,7 @@ class SyncedVLLMGenerator(VLLMGenerator):
         from oprd.rlvr.runtime.distributed import full_parameters
 
         snapshot = Path(config.out) / ("vllm-init" if rank == 0 else f"vllm-init-rank{rank}")
-        model.save_pretrained(snapshot, state_dict=dict(full_parameters(model)))
+        save_model_dir(model, snapshot, full_parameters(model))  # every rank writes its own snapshot
         load_tokenizer(config.model).save_pretrained(snapshot)
         engine_kwargs.setdefault("worker_extension_cls", f"{WeightSyncWorker.__module__}.{WeightSyncWorker.__name__}")
         super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype,
