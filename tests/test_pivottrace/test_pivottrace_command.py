@@ -174,3 +174,21 @@ def test_every_score_triages_the_pool(tmp_path, model_dir, cache_dir, score):
     triage = [json.loads(line) for line in (tmp_path / "out" / "triage.jsonl").read_text().splitlines()]
     uncertainty = [t["uncertainty"] for t in triage]
     assert uncertainty == sorted(uncertainty, reverse=True) and all(u == u for u in uncertainty)
+
+
+def test_triage_files_follow_format_and_the_trainer_reads_them(tmp_path, model_dir, cache_dir):
+    from oprd.data import load_pool
+    from oprd.rlvr.dataset import load_train_data
+
+    rows = [{**row, "answer": str(2 * i)} for i, row in enumerate(POOL)]
+    result = CliRunner().invoke(app, _args(tmp_path, model_dir, cache_dir, "--format", "parquet", rows=rows))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert {manifest["files"][k] for k in ("triage", "annotate", "weak")} == {"triage.parquet", "annotate.parquet",
+                                                                              "weak.parquet"}
+    assert not list((tmp_path / "out").glob("*.jsonl"))
+    triage = load_pool(tmp_path / "out" / "triage.parquet", prompt_key="id")
+    assert sorted(triage.ids) == sorted(row["id"] for row in POOL)
+    data = load_train_data(selected=str(tmp_path / "out"))
+    annotated = load_pool(tmp_path / "out" / "annotate.parquet")
+    assert data.n_labeled == annotated.n and set(annotated.ids) <= set(data.ids)

@@ -136,7 +136,7 @@ def _source(ctx: typer.Context, name: str) -> str:
 
 
 #: PivotTraceConfig fields read from the flag their own way.
-CUSTOM = {"fractions": Custom(parse=_parse_fractions)}
+CUSTOM = {"fractions": Custom(parse=_parse_fractions), "output_format": Custom("--format")}
 
 pivottrace = command(_pivottrace, [
     option("ctx", typer.Context),

@@ -35,6 +35,9 @@ class PivotTraceConfig:
                                                               "({prompt} is replaced)."})
     dtype: str = field(default="float32", metadata={"help": "Model dtype: float32 | bfloat16 | float16."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom code from the model repo."})
+    output_format: str | None = field(
+        default=None, metadata={"help": "triage, annotate, weak and subset rows as jsonl | json | parquet | hf (a "
+                                        "datasets save_to_disk folder); unset = the pool's own format."})
     # Attention signal
     attention_layers: list[int] | None = field(
         default=None, metadata={"help": "0-based blocks whose attention is read, e.g. 10,12,14 (unset = every "
@@ -119,6 +122,10 @@ class PivotTraceConfig:
         check_options(self.window, self.n_sink, self.chunk, self.variant, self.attention_batch_size)
         for temperature in (self.temperature, self.probe_temperature):
             SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=temperature, n=2).validate()
+        if self.output_format is not None:
+            from oprd.data.row_writer import check_format
+
+            check_format(self.output_format)
         self.pivots()
         self.selector().check_params(n)
         return self

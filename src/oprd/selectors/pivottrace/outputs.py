@@ -1,5 +1,6 @@
-"""A finished triage on disk: triage.jsonl, annotate.jsonl, weak.jsonl, calibration.png, then the
-subset and the manifest (last, so a directory without it is not a finished triage)."""
+"""A finished triage on disk: triage, annotate and weak rows (in the pool's format, or ``--format``),
+calibration.png, then the subset and the manifest (last, so a directory without it is not a
+finished triage; it names every file)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 def write_outputs(out: Path, pool, config: PivotTraceConfig, triage: Triage, labeled: dict[int, str]) -> None:
     """Every output file of ``triage``; ``labeled`` gives the gold a labels file supplied, written into
     the annotated rows at the pool's answer key."""
-    from oprd.data import atomic_write_text, write_selection
+    from oprd.data import schema_without, write_rows, write_selection
+    from oprd.data.jsonsafe import to_jsonable
 
     selector = triage.selector
     rank = np.empty(pool.n, dtype=np.int64)
@@ -34,13 +36,16 @@ def write_outputs(out: Path, pool, config: PivotTraceConfig, triage: Triage, lab
         return {"rank": int(rank[i]), "index": int(i), "score": float(triage.uncertainty[i]),
                 "bucket": str(selector.buckets_[i]), "probe": i in probe_rate, "pass_rate": probe_rate.get(i)}
 
-    triage_lines = [json_line({"id": pool.ids[i], "uncertainty": float(triage.uncertainty[i]),
-                               **{k: v for k, v in info(int(i)).items() if k != "score"}}) for i in selector.order_]
-    atomic_write_text(out / "triage.jsonl", "".join(triage_lines))
+    fmt = config.output_format or pool.source_format
+    triage_rows = [{"id": pool.ids[i], "uncertainty": float(triage.uncertainty[i]),
+                    **{k: v for k, v in info(int(i)).items() if k != "score"}} for i in selector.order_]
+    files = {"triage": write_rows(out, "triage", to_jsonable(triage_rows), fmt).name}
     for bucket in ("annotate", "weak"):
         members = [int(i) for i in selector.order_ if selector.buckets_[i] == bucket]
         rows = [{**_labeled_row(pool.rows[i], pool.answer_key, labeled.get(i)), "selection": info(i)} for i in members]
-        atomic_write_text(out / f"{bucket}.jsonl", "".join(json_line(row) for row in rows))
+        written = write_rows(out, bucket, to_jsonable(rows), fmt, schema=schema_without(pool.schema, "selection"),
+                             row_labels=[f"pool row {i} (id {pool.ids[i]})" for i in members])
+        files[bucket] = written.name
     plot_calibration(out / "calibration.png", selector,
                      title=f"PivotTrace ({config.score}, {config.calib}): {pool.n} items")
     kept = [int(i) for i in selector.order_ if selector.buckets_[i] != "discard"]
@@ -54,8 +59,7 @@ def write_outputs(out: Path, pool, config: PivotTraceConfig, triage: Triage, lab
         row_extras=[{"bucket": str(selector.buckets_[i])} for i in kept],
         buckets={name: selector.cuts_[f"n_{name}"] for name in BUCKETS}, score=config.score, calib=config.calib,
         tau_lo=config.tau_lo, tau_hi=config.tau_hi, fractions=list(config.fractions), cuts=selector.cuts_,
-        probes=probes, files={"triage": "triage.jsonl", "annotate": "annotate.jsonl", "weak": "weak.jsonl",
-                              "plot": "calibration.png"},
+        probes=probes, files={**files, "plot": "calibration.png"}, fmt=fmt,
     )
 
 
