@@ -24,7 +24,8 @@ import sys
 import time
 from collections import defaultdict
 
-# (class, gold, prediction, piece): piece = the gold is only a part of the predicted expression.
+# (class, gold, prediction, piece): piece = the gold is only a part of the predicted expression, or the
+# value of an unevaluated computation the prediction merely writes down (``13 + 92`` for 105).
 CASES: list[tuple[str, str, str, bool]] = [
     # currency inside and outside boxes (GSM8K style)
     ("currency", "18", r"She pays \boxed{\$18}.", False),
@@ -135,6 +136,9 @@ CASES: list[tuple[str, str, str, bool]] = [
     ("unboxed", "$\\frac{1}{2}$", r"<answer>\frac{1}{2}</answer>", False),
     ("unboxed", "2", r"<answer>\frac{1}{2}</answer>", True),
     ("unboxed", "2", r"The exponent in $x^2$ matters", True),
+    ("unboxed", "6", "For any integer, 1 + 5 is calculated by adding the two numbers.", True),
+    ("unboxed", "105", "To calculate 13 + 92, we can do the following:\n\n13 + 92", True),
+    ("unboxed", "0.75", "The probability is 3/4", False),
 ]
 
 

@@ -84,6 +84,9 @@ CASES = {
         ("1000", "a total of 1,000 apples", 1.0),
         ("7", "no answer here", 0.0),
         ("3", r"Final answer: $3$", 1.0),
+        ("6", "For any integer, 1 + 5 is calculated by adding the two numbers.", 0.0),  # a restated computation
+        ("105", "To calculate 13 + 92, we can do the following:\n\n13 + 92", 0.0),
+        ("0.75", "The probability is 3/4", 1.0),
     ],
     "decimal commas": [
         ("0.111", r"\boxed{0,111}", 1.0),

@@ -2,8 +2,9 @@
 
 Extraction from a completion without a box uses math-verify's own patterns (LaTeX and plain
 expressions) and its final-answer priority: ``final answer is`` first, then ``answer:``, then any
-math; within a priority the rightmost match that parses wins. One guard is ours: a plain number that
-is a piece of a larger expression (``[[1, 2], [3, 4]]`` -> 4, ``x < 5`` -> 5) is passed over.
+math; within a priority the rightmost match that parses wins. Two guards are ours, for plain text: a
+number that is a piece of a larger expression (``[[1, 2], [3, 4]]`` -> 4, ``x < 5`` -> 5) and an
+unevaluated computation (``1 + 5``, which math-verify would credit for 6) are passed over.
 All functions here run math-verify with its signal-based timeouts off; callers bound them with
 :func:`oprd.verify.deadline.run_with_deadline`.
 """
@@ -22,6 +23,7 @@ from oprd.verify.extract import Answer, is_piece
 
 _MATH_MARKUP = re.compile(r"\$|\\boxed|\\fbox|\\\(|\\\[")
 _PARSE_CACHE_SIZE = 8192
+_COMPUTATION = re.compile(r"[+*×÷^]|(?<=[\d)\s])-")
 _NUMBER_GROUPS = ("integer1", "decimal1", "integer2", "decimal2", "decimal3", "integer3", "expr")
 
 
@@ -62,7 +64,7 @@ def extract(region: str) -> Answer | None:
         matches = [(match, target) for pattern, target in group for match in pattern.finditer(region)]
         matches.sort(key=lambda item: (item[0].end(), -item[0].start()), reverse=True)
         for match, target in matches:
-            if isinstance(target, lib.expr_config) and _number_is_piece(region, match):
+            if isinstance(target, lib.expr_config) and (_number_is_piece(region, match) or _is_computation(match)):
                 continue
             value, text = lib.extract_match(match, target)
             if value is not None:
@@ -90,6 +92,13 @@ def _number_is_piece(region: str, match: re.Match) -> bool:
     if not spans:
         return False
     return is_piece(region, min(start for start, _ in spans), max(end for _, end in spans))
+
+
+def _is_computation(match: re.Match) -> bool:
+    """A plain-text operator expression such as ``13 + 92``: a computation (often the question restated),
+    not a final value; a lone fraction ``3/4`` is still an answer."""
+    expr = match.groupdict().get("expr")
+    return bool(expr) and _COMPUTATION.search(expr.strip().lstrip("-(")) is not None
 
 
 def _answer_text(match: re.Match, text: str) -> str:
