@@ -207,7 +207,8 @@ class GRPOConfig:
     autocast: bool = field(
         default=False, metadata={"help": "float32 master weights, bfloat16 compute (FSDP2: its mixed precision)."})
     logprob_chunk_size: int = field(
-        default=512, metadata={"help": "Response positions whose vocabulary logits exist at once (0 = all)."})
+        default=512, metadata={"help": "Response tokens (rows x positions) whose vocabulary logits exist at once "
+                                        "(0 = all)."})
     lr_scheduler: str = field(
         default="constant", metadata={"help": "constant | linear | cosine | cosine_with_min_lr, after warmup_steps."})
     min_lr_rate: float = field(default=0.1, metadata={"help": "cosine_with_min_lr: the final lr as a share of lr."})

@@ -80,7 +80,7 @@ class PolicyModule(torch.nn.Module):
     """The causal LM ``lm`` with a forward that returns what the trainer needs (see the module doc).
 
     It shares the LM's parameters; DDP or FSDP2 wrap this module, never the LM's inner parts.
-    ``chunk_size``: response positions whose logits exist at once when only log-probs are asked for
+    ``chunk_size``: response tokens (rows x positions) whose logits exist at once when only log-probs are asked for
     (each chunk's logits are recomputed in the backward pass instead of kept, so peak memory does not
     grow with response length x vocabulary); 0 computes all positions at once.
     ``autocast``: run the forward in bfloat16 autocast over float32 weights (log-probs stay float32).
@@ -129,17 +129,19 @@ def _head_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor, temperatur
 
 def chunked_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor, temperature: float,
                      chunk_size: int) -> torch.Tensor:
-    """(B, R) log-probabilities of ``targets`` from hidden states (B, R, d), ``chunk_size`` positions at a
-    time (0 = all at once). With gradient, each chunk is recomputed in the backward pass, so at most one
-    chunk's (B, chunk, V) logits are alive at any moment."""
+    """(B, R) log-probabilities of ``targets`` from hidden states (B, R, d), about ``chunk_size`` tokens
+    (rows x positions) at a time (0 = all at once). With gradient, each chunk is recomputed in the
+    backward pass, so at most one chunk's logits (about chunk_size x V) are alive at any moment,
+    whatever the micro-batch size."""
     from torch.utils.checkpoint import checkpoint
 
-    width = hidden.shape[1]
-    if chunk_size <= 0 or chunk_size >= width:
+    rows, width = hidden.shape[0], hidden.shape[1]
+    positions = max(1, chunk_size // max(rows, 1))
+    if chunk_size <= 0 or positions >= width:
         return _head_logprobs(head, hidden, targets, temperature)
     pieces = []
-    for start in range(0, width, chunk_size):
-        part = (head, hidden[:, start : start + chunk_size], targets[:, start : start + chunk_size], temperature)
+    for start in range(0, width, positions):
+        part = (head, hidden[:, start : start + positions], targets[:, start : start + positions], temperature)
         if torch.is_grad_enabled():
             pieces.append(checkpoint(_head_logprobs, *part, use_reentrant=False))
         else:
