@@ -181,7 +181,10 @@ def table(results: dict[str, Any]) -> str:
         "| score (higher = more uncertain) | Spearman vs 1 - pass rate, all [95% CI] | on 0 < pass < 1 only [95% CI] |",
         "|---|---|---|",
     ]
-    for entry in results["correlations"].values():
+    for name, entry in results["correlations"].items():
+        if name == "consistency" and s["k"] < 2:
+            lines.append(f"| {entry['label']} | undefined with K = 1 (one answer per problem); run with --k >= 2 | |")
+            continue
         lines.append(f"| {entry['label']} | {fmt_interval(entry['all'])} (n={entry['all']['n']}) | "
                      f"{fmt_interval(entry['mixed'])} (n={entry['mixed']['n']}) |")
     return "\n".join(lines) + "\n"
