@@ -59,10 +59,8 @@ def _train(options: dict[str, Any]) -> None:
     with handle_errors():
         from oprd.data.outputs import check_output_dir
         from oprd.rlvr.trainer import GRPOTrainer
-        from oprd.verify import grader_options_from, set_default_options
 
         resolved = resolve(options)
-        set_default_options(grader_options_from(resolved, prefix="grader_"))  # reward, evaluation, votes
         check_output_dir(resolved.out, {"--config": options["config"]})  # the trainer checks its other inputs
         trainer = GRPOTrainer(resolved, progress=not options["quiet"])
         metrics = trainer.train()

@@ -38,6 +38,7 @@ from oprd.rlvr.runtime.distributed import (all_gather_objects, all_reduce_sums, 
                                    is_sharded, total_grad_norm, unsharded, wrap_model)
 from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response_means
 from oprd.rlvr.rewards import TrainerState, trl_completions
+from oprd.verify import grader_options_from, set_default_options
 
 
 class GRPOTrainer:
@@ -56,6 +57,7 @@ class GRPOTrainer:
         from oprd.rlvr.dataset import load_train_data
 
         self.config = config.validate(in_memory_data=train_dataset is not None)
+        set_default_options(grader_options_from(config, prefix="grader_"))  # the reward, evaluation and votes
         self.dist = init_distributed()
         if config.fsdp and not self.dist.enabled:
             raise OprdInputError(
