@@ -1,9 +1,20 @@
-"""The no-model OLR simulation meets the issue's bar at rho = 0.5 inactive noise."""
+"""The no-model OLR simulation (experiments/olr_simulation.py): at rho = 0.5 inactive noise OLR
+recovers at least 90% of the noisy labels and replaces under 5% of the clean ones."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner
-from oprd.rlvr.olr_simulation import simulate
+
+_SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "olr_simulation.py"
+_spec = importlib.util.spec_from_file_location("olr_simulation", _SCRIPT)
+_module = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _module  # dataclasses look their module up while the file runs
+_spec.loader.exec_module(_module)
+simulate = _module.simulate
 
 
 def test_olr_recovers_noisy_labels_without_replacing_clean_ones():

@@ -1,6 +1,13 @@
-"""OLR on a simulated population, no language model: does refinement recover noisy labels?
+"""OLR on a simulated population (no language model): noisy labels recovered vs clean labels replaced.
 
-Each prompt has a true answer. At epoch e its K sampled answers are drawn from a categorical
+400 prompts whose sampled answers drift toward the true answer over 10 epochs (K = 8 answers per
+visit, plus common and one-off wrong answers), rho = 0.5 inactive noise; the refiner runs with the
+spec defaults (delta 0.05, start epoch 4), then with ``sticky=True`` for comparison. Plain GRPO on
+the noisy labels recovers none of them (the sentinel label never changes).
+
+    python experiments/olr_simulation.py --prompts 400 --rho 0.5 --epochs 10 --k 8 --seed 0
+
+The population: each prompt has a true answer. At epoch e its K sampled answers are drawn from a categorical
 distribution whose true-answer share drifts linearly from ``q0`` (drawn in ``start_share``) to ``q1``
 (drawn in ``end_share``) over the epochs; a fixed share of samples finds no answer, and the wrong mass
 goes to two common mistakes (per-prompt Dirichlet weights) and, for ``tail_share`` of it, to one-off
@@ -12,6 +19,8 @@ prompt is visited once per epoch and :class:`~oprd.rlvr.methods.olr.refiner.Onli
 
 from __future__ import annotations
 
+import argparse
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,3 +105,29 @@ def _sample_answers(rng: np.random.Generator, truth: int, true_share: float, no_
         else:
             answers.append(None if d == 1 else str(truth if d == 0 else truth + d - 1))
     return answers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prompts", type=int, default=400)
+    parser.add_argument("--rho", type=float, default=0.5)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    print(f"{args.prompts} prompts, rho={args.rho} inactive, {args.epochs} epochs, K={args.k}, seed {args.seed}")
+    for name, refiner in (("OLR (spec defaults)", OnlineLabelRefiner()),
+                          ("OLR sticky", OnlineLabelRefiner(sticky=True))):
+        started = time.perf_counter()
+        result = simulate(args.prompts, rho=args.rho, epochs=args.epochs, k=args.k, seed=args.seed, refiner=refiner)
+        seconds = time.perf_counter() - started
+        curve = " ".join(f"{share:.2f}" for share in result.recovered_by_epoch)
+        print(f"{name}: noisy labels recovered at the last epoch {result.noisy_recovered}/{result.n_noisy} "
+              f"({result.recovered_share:.1%}); clean labels wrongly replaced {result.clean_replaced}/{result.n_clean} "
+              f"({result.replaced_share:.1%}); {seconds:.1f} s")
+        print(f"  recovered share by epoch: {curve}")
+
+
+if __name__ == "__main__":
+    main()
