@@ -53,3 +53,27 @@ def test_completions_in_another_form_say_which_form_they_are():
         majority_vote_reward(prompts=["q"], completions=[3])
     with pytest.raises(OprdInputError, match="needs prompts beside completions"):
         majority_vote_reward(completions=["\\boxed{1}"])
+
+
+def test_refined_verifier_follows_the_gold_until_a_rising_consistent_majority_replaces_a_noisy_label():
+    from types import SimpleNamespace
+
+    from oprd.integrations import RefinedVerifierReward
+    from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner
+
+    reward = RefinedVerifierReward(refiner=OnlineLabelRefiner(start_epoch=1, delta=0.05))
+    prompts = ["What is 6 x 7?"] * 4
+    noisy_gold = ["41"] * 4  # the label is wrong; the model's answers converge on 42
+    visits = [["42", "13", "13", "9"], ["42", "42", "13", "9"], ["42", "42", "42", "9"], ["42", "42", "42", "42"]]
+    history = []
+    for epoch, answers in enumerate(visits):
+        completions = [[{"role": "assistant", "content": f"\\boxed{{{a}}}"}] for a in answers]
+        history.append(reward(prompts=prompts, completions=completions, answer=noisy_gold,
+                              trainer_state=SimpleNamespace(epoch=float(epoch))))
+    assert history[0] == [0.0, 0.0, 0.0, 0.0]  # before the start epoch the gold (41) is the label
+    assert history[-1] == [1.0, 1.0, 1.0, 1.0]  # refined to the consistent, rising majority 42
+    decision = reward.refiner.last_decision("What is 6 x 7?")
+    assert decision.replaced and decision.label == "42"
+    unlabeled = reward(prompts=["p", "p"], completions=["\\boxed{1}", "\\boxed{1}"], answer=[None, None],
+                       trainer_state=SimpleNamespace(epoch=5.0))
+    assert unlabeled == [None, None]

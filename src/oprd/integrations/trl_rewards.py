@@ -86,6 +86,55 @@ class MajorityVoteReward:
         return rewards
 
 
+class RefinedVerifierReward:
+    """OLR inside TRL: the verifier against a label refined online from the policy's own answers.
+
+    Completions are grouped by prompt (as TRL passes them on one process). For each group the
+    :class:`~oprd.rlvr.methods.olr.refiner.OnlineLabelRefiner` records this visit's majority answer
+    and its share, and returns the label to train with: the gold column's label, or the consistent,
+    rising majority once the refinement condition holds (docs/methods/olr.md). The epoch comes from
+    TRL's ``trainer_state.epoch``. Rows without gold get None. ``refiner.last_decision(key)`` tells
+    what was decided for a prompt (``key`` = the ``id_key`` column, else the prompt itself).
+    """
+
+    def __init__(self, answer_key: str = "answer", *, id_key: str | None = None, refiner=None,
+                 options: GraderOptions | None = None, timeout_s: float = 2.0) -> None:
+        from oprd.rlvr.methods.olr.refiner import OnlineLabelRefiner
+
+        self.answer_key = answer_key
+        self.id_key = id_key
+        self.refiner = refiner if refiner is not None else OnlineLabelRefiner()
+        self.options = options
+        self.timeout_s = timeout_s
+        self.__name__ = "oprd_refined_verifier"
+
+    def __call__(self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+                 trainer_state: Any = None, **columns: Any) -> list[float | None]:
+        """One reward per completion (TRL keyword call)."""
+        if prompts is None or len(prompts) != len(completions):
+            raise OprdInputError(f"{self.__name__} needs prompts beside completions to group them; call it as TRL "
+                                 "does: f(prompts=..., completions=..., **columns)")
+        options = self.options or default_options()
+        golds = gold_answers(columns, self.answer_key, len(completions), self.__name__)
+        keys = ([str(v) for v in columns[self.id_key]] if self.id_key and self.id_key in columns
+                else [prompt_key(prompt) for prompt in prompts])
+        epoch = int(getattr(trainer_state, "epoch", 0) or 0)
+        texts = [completion_text(c, i) for i, c in enumerate(completions)]
+        groups: dict[str, list[int]] = {}
+        for index, key in enumerate(keys):
+            groups.setdefault(key, []).append(index)
+        rewards: list[float | None] = [None] * len(completions)
+        for key, members in groups.items():
+            gold = golds[members[0]]
+            if gold is None:
+                continue
+            answers = [extract_answer(texts[i], options) for i in members]
+            label = self.refiner.observe(key, answers, epoch, gold)
+            for i in members:
+                rewards[i] = grade(texts[i], label, options, timeout_s=self.timeout_s) if label is not None else 0.0
+        return rewards
+
+
 def gold_answers(columns: Mapping[str, Any], answer_key: str, n: int, owner: str, *,
                  required: bool = True) -> list[str | None]:
     """The gold answer of each row from TRL's column keywords (None where missing or null)."""
