@@ -21,6 +21,10 @@ def evaluate(
     seed: int = typer.Option(0, help="Sampling seed."),
     limit: Optional[int] = typer.Option(None, help="Evaluate only the first N rows."),
     template: Optional[str] = typer.Option(None, help="User-turn template with {prompt}. [default: reason step by step, \\boxed{}]"),
+    system_prompt: Optional[str] = typer.Option(None, "--system-prompt", help="A system message before every prompt."),
+    chat_template_kwargs: Optional[list[str]] = typer.Option(
+        None, "--chat-template-kwargs", help="KEY=VALUE keyword for the chat template, e.g. enable_thinking=false "
+                                             "(repeatable)."),
     prompt_key: str = typer.Option("prompt", help="Dotted key of the prompt column."),
     answer_key: str = typer.Option("answer", help="Dotted key of the answer column."),
     id_key: str = typer.Option("id", help="Dotted key of the id column."),
@@ -42,6 +46,7 @@ def evaluate(
         from oprd.progress import progress_bar
         from oprd.models.chat import DEFAULT_REASONING_TEMPLATE
         from oprd.rlvr.evaluate import evaluate as run_eval
+        from oprd.rlvr.methods import parse_option_flags
 
         from oprd.verify import GraderOptions, set_default_options
 
@@ -59,7 +64,10 @@ def evaluate(
         with progress_bar("evaluating", total, enabled=not quiet, unit="answers") as advance:
             result = run_eval(HFGenerator(lm, tokenizer), tokenizer, pool, k=k, max_new_tokens=max_new_tokens,
                               temperature=temperature, batch_size=batch_size, seed=seed,
-                              template=template or DEFAULT_REASONING_TEMPLATE, progress=advance)
+                              template=template or DEFAULT_REASONING_TEMPLATE, progress=advance,
+                              system_prompt=system_prompt,
+                              chat_template_kwargs=parse_option_flags(chat_template_kwargs, flag="--chat-template-kwargs",
+                                                                      example="enable_thinking=false"))
         summary = {"model": model, "data": str(data), **result.as_dict()}
         if json_output:
             print(json.dumps(summary))

@@ -25,6 +25,7 @@ class ModelSide:
     """
 
     def __init__(self, pool, *, model: str, template: str, dtype: str, max_new_tokens: int, batch_size: int,
+                 system_prompt: str | None = None, chat_template_kwargs: dict | None = None,
                  cache_root: Path, trust_remote_code: bool = False, rebuild_attention: bool = False,
                  progress: bool = True) -> None:
         from oprd.models.loading import resolve_model_path
@@ -32,6 +33,8 @@ class ModelSide:
         self.pool = pool
         self.model = model
         self.template = template
+        self.system_prompt = system_prompt
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.dtype = dtype
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
@@ -40,7 +43,8 @@ class ModelSide:
         self.progress = progress
         self.cache_root = Path(cache_root)
         self.base = {"pool_sha256": pool.sha256, "n_rows": pool.n, "prompts": cache_key({"prompts": pool.prompts}),
-                     "model": model_identity(model, resolve_model_path(model)), "template": template, "dtype": dtype,
+                     "model": model_identity(model, resolve_model_path(model)), "template": template,
+                     "system_prompt": system_prompt, "chat_template_kwargs": self.chat_template_kwargs, "dtype": dtype,
                      "max_new_tokens": max_new_tokens, "batch_size": batch_size}
         self._loaded = None
         self._tokenizer = None
@@ -81,7 +85,9 @@ class ModelSide:
         description = {**self.base, "ids": cache_key({"ids": [self.pool.ids[i] for i in indices]}), "n": n,
                        "temperature": temperature, "seed": seed}
         tokenizer = self.tokenizer()
-        prompts = [build_prompt_ids(tokenizer, self.pool.prompts[i], template=self.template) for i in indices]
+        prompts = [build_prompt_ids(tokenizer, self.pool.prompts[i], template=self.template,
+                                    system_prompt=self.system_prompt, chat_template_kwargs=self.chat_template_kwargs)
+                   for i in indices]
         cache = keyed_cache(self.cache_root, "rollouts", description)
         if cache.has(0):
             return _rollouts_from_arrays(*cache.read(0), prompts, n)

@@ -24,6 +24,8 @@ class ExtractionConfig:
 
     model: str = "smollm2-135m-instruct"
     template: str = DEFAULT_REASONING_TEMPLATE
+    system_prompt: str | None = None
+    chat_template_kwargs: dict = field(default_factory=dict)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     answer_samples: int = 0
@@ -78,7 +80,8 @@ def extract_pool_features(
     tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
     prompt_ids = pool_prompt_ids(pool.prompts, pool.ids, tokenizer, resolved, template=config.template,
                                  max_new_tokens=config.sampling.max_new_tokens, source=str(pool.path or "pool"),
-                                 trust_remote_code=config.trust_remote_code)
+                                 trust_remote_code=config.trust_remote_code, system_prompt=config.system_prompt,
+                                 chat_template_kwargs=config.chat_template_kwargs)
     description = {  # what was fed to the model, the model's content, and every setting
         "prompt_ids_sha256": token_ids_digest(prompt_ids),
         "n_rows": pool.n,

@@ -54,11 +54,13 @@ def check_prompt_lengths(prompt_ids: Sequence[Sequence[int]], ids: Sequence[str]
 
 
 def pool_prompt_ids(prompts: Sequence, ids: Sequence[str], tokenizer, resolved_path: str, *, template: str,
-                    max_new_tokens: int, source: str, trust_remote_code: bool = False) -> list[list[int]]:
+                    max_new_tokens: int, source: str, trust_remote_code: bool = False, system_prompt: str | None = None,
+                    chat_template_kwargs: dict | None = None) -> list[list[int]]:
     """Token ids of every prompt as the model will see them, after checking they fit its context."""
     from oprd.models.chat import build_prompt_ids
 
-    prompt_ids = [build_prompt_ids(tokenizer, prompt, template=template) for prompt in prompts]
+    prompt_ids = [build_prompt_ids(tokenizer, prompt, template=template, system_prompt=system_prompt,
+                                   chat_template_kwargs=chat_template_kwargs) for prompt in prompts]
     check_prompt_lengths(prompt_ids, ids, context=context_length(resolved_path, trust_remote_code=trust_remote_code),
                          max_new_tokens=max_new_tokens, source=source)
     return prompt_ids

@@ -60,6 +60,10 @@ class SelectionConfig:
     cache_dir: str | None = field(
         default=None, metadata={"help": "Feature cache dir (unset = $OPRD_CACHE/features)."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom code from the model repo."})
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "A system message before every prompt (unset = none)."})
+    chat_template_kwargs: dict = field(
+        default_factory=dict, metadata={"help": "Keywords for the chat template, e.g. enable_thinking=false."})
     output_format: str | None = field(
         default=None, metadata={"help": "Output rows as jsonl | json | parquet | hf (a datasets save_to_disk "
                                         "folder); unset = the pool's own format."})
@@ -69,6 +73,8 @@ class SelectionConfig:
         spec = METHODS[self.method]
         return ExtractionConfig(
             model=self.model,
+            system_prompt=self.system_prompt,
+            chat_template_kwargs=dict(self.chat_template_kwargs),
             sampling=SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=0.0, batch_size=self.batch_size,
                                     seed=self.seed),
             capture=CaptureConfig(layers=self.layers, positions=SHIFT_POSITIONS, reduce_layers="mean",

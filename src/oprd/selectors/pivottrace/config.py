@@ -34,6 +34,10 @@ class PivotTraceConfig:
         default=DEFAULT_REASONING_TEMPLATE, metadata={"help": "How a string prompt becomes the user turn "
                                                               "({prompt} is replaced)."})
     dtype: str = field(default="float32", metadata={"help": "Model dtype: float32 | bfloat16 | float16."})
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "A system message before every prompt (unset = none)."})
+    chat_template_kwargs: dict = field(
+        default_factory=dict, metadata={"help": "Keywords for the chat template, e.g. enable_thinking=false."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom code from the model repo."})
     output_format: str | None = field(
         default=None, metadata={"help": "triage, annotate, weak and subset rows as jsonl | json | parquet | hf (a "
@@ -98,7 +102,8 @@ class PivotTraceConfig:
         ``$OPRD_CACHE/pivottrace``); pivot scores refuse a model whose attention cannot be rebuilt."""
         from oprd.models.builtin import cache_root
 
-        return ModelSide(pool, model=self.model, template=self.template, dtype=self.dtype,
+        return ModelSide(pool, model=self.model, template=self.template, system_prompt=self.system_prompt,
+                         chat_template_kwargs=self.chat_template_kwargs, dtype=self.dtype,
                          max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
                          cache_root=Path(self.cache_dir) if self.cache_dir else cache_root() / "pivottrace",
                          trust_remote_code=self.trust_remote_code,

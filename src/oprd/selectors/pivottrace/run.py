@@ -52,7 +52,8 @@ def run_pivottrace(pool, config: PivotTraceConfig, *, out_dir: Path | str | None
     side = config.model_side(pool, progress=progress)
     pool_prompt_ids(pool.prompts, pool.ids, side.tokenizer(), resolve_model_path(config.model), template=config.template,
                     max_new_tokens=config.max_new_tokens, source=str(pool.path or "pool"),
-                    trust_remote_code=config.trust_remote_code)  # every prompt fits the context, before any rollout
+                    trust_remote_code=config.trust_remote_code, system_prompt=config.system_prompt,
+                    chat_template_kwargs=config.chat_template_kwargs)  # every prompt fits the context, before any rollout
     uncertainty = uncertainty_scores(side, config)
     selector = config.selector()
     probes = [int(i) for i in selector.select_probes(uncertainty)]
