@@ -163,11 +163,6 @@ def policy_forward(module, batch: TokenBatch, *, temperature: float = 1.0, logpr
     return PolicyOutputs(**out)
 
 
-def token_logprobs(model, batch: TokenBatch, *, temperature: float = 1.0):
-    """Log-probabilities (B, R) of the response tokens at ``temperature``; zeros where ``mask`` is 0."""
-    return policy_forward(model, batch, temperature=temperature).logp
-
-
 def response_means(hidden_states: Sequence, batch: TokenBatch, layers: Sequence[int]) -> dict:
     """{layer: (B, d) float, detached}: each layer's hidden states averaged over the response tokens."""
     rows = torch.arange(batch.input_ids.shape[0], device=batch.input_ids.device).unsqueeze(1)

@@ -58,11 +58,6 @@ def all_reduce_sums(values: Sequence[float], info: DistInfo) -> list[float]:
     return tensor.tolist()
 
 
-def all_reduce_sum(value: float, info: DistInfo) -> float:
-    """Sum a float over ranks (identity in a single process)."""
-    return all_reduce_sums([value], info)[0]
-
-
 def all_gather_objects(obj, info: DistInfo) -> list:
     """Every rank's ``obj`` in rank order (``[obj]`` in a single process)."""
     if not info.enabled:
