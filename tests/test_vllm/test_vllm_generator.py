@@ -21,7 +21,7 @@ from oprd.models import DEFAULT_MODEL, build_prompt_ids, prepare_builtin  # noqa
 pytestmark = pytest.mark.integration
 POOL = Path(__file__).resolve().parents[2] / "examples" / "pool.jsonl"
 ENGINE = dict(enforce_eager=True, max_model_len=512, kv_cache_memory_bytes=256 << 20)
-TIE = 0.1  # nats: bf16 rounding moves log-probabilities of this model by up to about this much
+BF16 = 0.3  # nats: the most bf16 rounding moves one log-probability of this model (30 layers)
 
 
 @pytest.fixture(scope="module")
@@ -81,22 +81,25 @@ def test_greedy_follows_hf_greedy(engine, builtin, prompts):
     theirs = HFGenerator(model, tokenizer).generate(prompts, config)
     agreed = 0
     for mine, hf in zip(ours, theirs):
-        # The same tokens as HF greedy at least up to HF's first near-tie (top two within a
-        # bf16-sized margin), where bf16 rounding may pick the other one.
+        # The same tokens as HF greedy at least up to HF's first near-tie (top two within what
+        # bf16 rounding can swap), where vLLM may pick the other one.
         top2 = _teacher_forced(model, hf).topk(2).values
-        ties = ((top2[:, 0] - top2[:, 1]) < TIE).nonzero()
+        ties = ((top2[:, 0] - top2[:, 1]) < BF16).nonzero()
         clear = int(ties[0]) if len(ties) else len(hf.response_ids)
         same = next((i for i, (a, b) in enumerate(zip(mine.response_ids, hf.response_ids)) if a != b),
                     min(len(mine.response_ids), len(hf.response_ids)))
         assert same >= clear, (mine.text, hf.text)
         agreed += same
-        # Every vLLM token is HF's argmax or within the margin of it, and vLLM's log-probabilities
-        # are HF's at bf16 precision.
+        # Every vLLM token is HF's argmax or one that bf16 rounding can rank above it (within BF16
+        # nats), nearly all are the argmax itself, and vLLM's log-probabilities are HF's at bf16
+        # precision.
         steps = _teacher_forced(model, mine)
         chosen = _chosen(steps, mine.response_ids)
-        assert (steps.max(-1).values - chosen).max().item() < TIE, (mine.text, hf.text)
+        below_argmax = steps.max(-1).values - chosen
+        assert below_argmax.max().item() < BF16, (below_argmax, mine.text, hf.text)
+        assert (below_argmax > 0).float().mean().item() <= 0.1, (below_argmax, mine.text, hf.text)
         gap = (torch.tensor(mine.logprobs) - chosen).abs()
-        assert gap.max().item() < 0.3 and gap.mean().item() < 0.06, gap
+        assert gap.max().item() < BF16 and gap.mean().item() < 0.06, gap
     assert agreed >= 32, agreed  # not vacuous: long stretches equal HF greedy token for token
 
 
