@@ -10,7 +10,9 @@ term). Hooks and their order: ``rlvr/hooks.py``; the methods that provide them: 
 
 Distributed: every forward goes through the wrapped policy (``rlvr/policy.py``), accumulation
 through ``gradient_sync``, generation through ``unsharded``; every rank runs the same number of
-micro-batches (short ranks run zero-weight ones), and the step's scalars are reduced once.
+micro-batches (short ranks run zero-weight ones), and the step's scalars are reduced once. Seeds,
+global order, refills and the step's statistics: ``rlvr/step_batch.py``; checkpoints, wrappers,
+logging and vLLM sync: ``rlvr/runtime/``.
 """
 
 from __future__ import annotations
@@ -26,18 +28,20 @@ from typing import Sequence
 from oprd.data.atomic import atomic_write_text
 from oprd.errors import OprdInputError
 from oprd.generation.base import SamplingConfig
-from oprd.rlvr.runtime.checkpoint import (check_same_model, load_training_state, read_state, resolve_resume,
-                                  rng_state, save_checkpoint, set_rng_state)
+from oprd.rlvr.config import GRPOConfig
 from oprd.rlvr.hooks import MicroBatch, StepBatch, TrainerHook
 from oprd.rlvr.methods import default_hooks
-from oprd.rlvr.config import GRPOConfig
+from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response_means
 from oprd.rlvr.preflight import preflight_training
+from oprd.rlvr.rewards import TrainerState, trl_completions
+from oprd.rlvr.runtime.checkpoint import (check_same_model, load_training_state, read_state, resolve_resume,
+                                          rng_state, save_checkpoint, set_rng_state)
+from oprd.rlvr.runtime.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync,
+                                           init_distributed, is_sharded, total_grad_norm, unsharded, wrap_model)
 from oprd.rlvr.runtime.model_setup import load_policy, lr_schedule, reference_weights
 from oprd.rlvr.runtime.run_dir import prepare_run_dir
-from oprd.rlvr.runtime.distributed import (all_gather_objects, all_reduce_sums, barrier, gradient_sync, init_distributed,
-                                   is_sharded, total_grad_norm, unsharded, wrap_model)
-from oprd.rlvr.policy import PolicyOutputs, TokenBatch, policy_forward, response_means
-from oprd.rlvr.rewards import TrainerState, trl_completions
+from oprd.rlvr.step_batch import (batch_stats, completion_rows, concat_batches, global_rewards, local_rows,
+                                  loss_share, rollout_seed, rollout_stats, sum_over_ranks)
 from oprd.verify import grader_options_from, set_default_options
 
 
@@ -198,12 +202,12 @@ class GRPOTrainer:
         ref_logp = self._reference_logp(batch) if wants_kl else None
         loss_metrics = self._optimize(batch, advantages, keep, old_logp, ref_logp)
         every = config.log_completions_steps
-        self.completion_rows = _completion_rows(batch, advantages, self.dist) if every and self.step % every == 0 else []
+        self.completion_rows = completion_rows(batch, advantages, self.dist) if every and self.step % every == 0 else []
         if self.config.generation_backend == "vllm":
             self.generator.sync_weights()
         if self.rewards is None:
-            return {**batch.metrics, **loss_metrics, **_rollout_stats(batch)}
-        return {**batch.metrics, **loss_metrics, **_batch_stats(batch, weights)}
+            return {**batch.metrics, **loss_metrics, **rollout_stats(batch)}
+        return {**batch.metrics, **loss_metrics, **batch_stats(batch, weights)}
 
     # ------------------------------------------------------------------------------- rollouts/rewards
     def _collect_batch(self) -> StepBatch:
@@ -216,24 +220,24 @@ class GRPOTrainer:
 
         config = self.config
         batch = self._rollout_batch(self.sampler.take(config.batch_size), round_index=0)
-        rewards = self._global_rewards(batch)
+        rewards = global_rewards(batch, self.dist)
         zero = zero_variance_groups(rewards, config.group_size)
         batch.metrics["zero_variance_fraction"] = float(zero.float().mean())
         rounds, fresh_zero = 0, int(zero.sum())
         while config.dynamic_sampling and fresh_zero and rounds < config.max_refill_rounds:
             rounds += 1
             before = int(zero.sum())
-            batch = _concat(batch, self._rollout_batch(self.sampler.take(fresh_zero), round_index=rounds))
-            rewards = self._global_rewards(batch)
+            batch = concat_batches(batch, self._rollout_batch(self.sampler.take(fresh_zero), round_index=rounds))
+            rewards = global_rewards(batch, self.dist)
             zero = zero_variance_groups(rewards, config.group_size)
             fresh_zero = int(zero.sum()) - before
         batch.metrics["refill_rounds"] = rounds
         if config.dynamic_sampling:
-            mine = self._my_slice(zero.repeat_interleave(config.group_size), batch)[:: config.group_size]
+            mine = local_rows(zero.repeat_interleave(config.group_size), batch, self.dist)[:: config.group_size]
             batch.weights = [0.0 if bool(z) else w for z, w in zip(mine, batch.weights)]
         advantages = group_advantages(rewards, config.group_size, scale=config.scale, eps=config.eps)
-        batch.advantages = self._my_slice(advantages, batch)
-        batch.rewards = self._my_slice(rewards, batch)
+        batch.advantages = local_rows(advantages, batch, self.dist)
+        batch.rewards = local_rows(rewards, batch, self.dist)
         return batch
 
     def _rollout_batch(self, picks: list[tuple[int, int]], *, round_index: int) -> StepBatch:
@@ -245,7 +249,7 @@ class GRPOTrainer:
         rows = [picks[i - offset][0] for i in positions]
         self.model.eval()
         prompt_ids = [self.prompt_ids(self.data.prompts[row]) for row in rows]
-        seeds = [_rollout_seed(config.seed, self.step, round_index, position) for position in positions]
+        seeds = [rollout_seed(config.seed, self.step, round_index, position) for position in positions]
         sampling = SamplingConfig(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                   top_p=config.top_p, n=config.group_size, seed=config.seed,
                                   prompt_seeds=seeds, batch_size=config.generation_batch_size)
@@ -300,28 +304,7 @@ class GRPOTrainer:
         batch.rewards = torch.tensor(total, dtype=torch.float32)
         batch.reward_columns = per_function
 
-    def _global_rewards(self, batch: StepBatch):
-        """All ranks' rewards in global prompt order (advantages need the whole batch)."""
-        import torch
 
-        pieces = all_gather_objects((batch.positions, batch.rewards.tolist()), self.dist)
-        g = self.config.group_size
-        ordered: dict[int, list[float]] = {}
-        for positions, rewards in pieces:
-            for k, position in enumerate(positions):
-                ordered[position] = rewards[k * g : (k + 1) * g]
-        return torch.tensor([value for position in sorted(ordered) for value in ordered[position]], dtype=torch.float32)
-
-    def _my_slice(self, values, batch: StepBatch):
-        """This rank's rows of a global per-rollout tensor (global order = sorted positions)."""
-        import torch
-
-        g = self.config.group_size
-        everyone = sorted(p for positions, _ in all_gather_objects((batch.positions, None), self.dist)
-                          for p in positions)
-        where = {position: k for k, position in enumerate(everyone)}
-        index = [where[p] * g + j for p in batch.positions for j in range(g)]
-        return values[torch.tensor(index, dtype=torch.long)]
 
     # ----------------------------------------------------------------------------------------- loss
     def _micro_batches(self, batch: StepBatch) -> list[list[int]]:
@@ -424,7 +407,7 @@ class GRPOTrainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 skipped += 1
             totals["grad_norm"] = grad_norm
-        metrics = _sum_over_ranks(totals, self.dist, keep_local=("grad_norm",))
+        metrics = sum_over_ranks(totals, self.dist, keep_local=("grad_norm",))
         metrics["train/skipped_nonfinite"] = float(skipped)
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         self._check_nonfinite_streak(skipped)
@@ -446,7 +429,7 @@ class GRPOTrainer:
             eps_low=config.eps_low, eps_high=config.eps_high, aggregation=config.aggregation,
             max_len=config.max_new_tokens,
         )
-        share = 0.0 if padding else _share(config.aggregation, mask, n_tokens, n_seqs)
+        share = 0.0 if padding else loss_share(config.aggregation, mask, n_tokens, n_seqs)
         terms.update({f"loss/{name}": (float(value), share) for name, value in stats.items()})
         return loss, share
 
@@ -521,93 +504,18 @@ class GRPOTrainer:
         return yaml.safe_dump(asdict(self.config), sort_keys=False)
 
 
-def _rollout_seed(seed: int, step: int, round_index: int, position: int) -> int:
-    """A 31-bit sampling seed that depends only on (run seed, step, refill round, global position),
-    so rollouts are the same whatever the number of processes and after a resume."""
-    import hashlib
-
-    digest = hashlib.sha256(f"{seed}:{step}:{round_index}:{position}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") >> 1
 
 
-def _share(aggregation: str, mask, n_tokens: float, n_seqs: float) -> float:
-    """Weight of one micro-batch's aggregated loss in the global batch loss."""
-    if aggregation == "token-mean":
-        return float(mask.sum()) / max(n_tokens, 1.0)
-    return float((mask.sum(1) > 0).sum()) / max(n_seqs, 1.0)
 
 
-def _sum_over_ranks(values: dict[str, float], info, *, keep_local: tuple[str, ...] = ()) -> dict[str, float]:
-    """Sum each metric over ranks (the values are already shares of the global batch) in one
-    collective; ``keep_local`` names values that are the same on every rank."""
-    pieces = all_gather_objects(values, info)
-    summed: dict[str, float] = {}
-    for piece in pieces:
-        for name, value in piece.items():
-            summed[name] = summed.get(name, 0.0) + value
-    summed.update({name: values[name] for name in keep_local if name in values})
-    return summed
 
 
-def _completion_rows(batch: StepBatch, advantages, info) -> list[dict]:
-    """Every rank's completions of this step as table rows (a collective): prompt, completion, rewards,
-    advantage, the label it trained with and its prompt's weight."""
-    g = batch.group_size
-    rows = []
-    for k, rollout in enumerate(batch.rollouts):
-        p = k // g
-        row = {"id": batch.ids[p], "prompt": batch.prompts[p], "completion": rollout.text,
-               "label": batch.labels[p], "weight": batch.weights[p]}
-        if batch.rewards is not None:
-            row["reward"] = float(batch.rewards[k])
-            row.update({f"reward/{name}": values[k] for name, values in batch.reward_columns.items()})
-        if advantages is not None:
-            row["advantage"] = float(advantages[k])
-        rows.append(row)
-    return [row for piece in all_gather_objects(rows, info) for row in piece]
 
 
-def _rollout_stats(batch: StepBatch) -> dict:
-    """Length, truncation and epoch of this rank's rollouts."""
-    lengths = [float(len(r.response_ids)) for r in batch.rollouts]
-    return {
-        "completion/length_mean": sum(lengths) / max(len(lengths), 1),
-        "completion/truncated_fraction": sum(r.truncated for r in batch.rollouts) / max(len(batch.rollouts), 1),
-        "tokens/generated": float(sum(lengths)),
-        "epoch": float(max(batch.epochs) if batch.epochs else 0),
-    }
 
 
-def _batch_stats(batch: StepBatch, weights) -> dict:
-    import torch
-
-    stats = {
-        "reward/mean": float(batch.rewards.mean()),
-        "reward/std": float(batch.rewards.std()) if len(batch.rewards) > 1 else 0.0,
-        **_rollout_stats(batch),
-        "weights/mean": float(weights.mean()),
-        "weights/dropped_groups": float((torch.tensor(batch.weights) == 0).sum()),
-    }
-    for name, values in batch.reward_columns.items():
-        stats[f"reward/{name}"] = float(sum(values) / max(len(values), 1))
-    return stats
 
 
-def _concat(first: StepBatch, second: StepBatch) -> StepBatch:
-    """Append refill prompts (their global positions are already offset by the refill round)."""
-    import torch
-
-    merged = StepBatch(
-        rows=first.rows + second.rows, ids=first.ids + second.ids, epochs=first.epochs + second.epochs,
-        prompts=first.prompts + second.prompts, gold=first.gold + second.gold,
-        rollouts=first.rollouts + second.rollouts, group_size=first.group_size,
-        labels=first.labels + second.labels, weights=first.weights + second.weights,
-        rewards=torch.cat([first.rewards, second.rewards]),
-        reward_columns={n: first.reward_columns.get(n, []) + second.reward_columns.get(n, [])
-                        for n in set(first.reward_columns) | set(second.reward_columns)},
-        metrics={**second.metrics, **first.metrics}, positions=first.positions + second.positions,
-    )
-    return merged
 
 
 def _base_config(config: GRPOConfig):
