@@ -91,8 +91,43 @@ class GRPOConfig:
                                           "trajectory-matched prompts) | self-certainty | entropy (label-free) | "
                                           "none (skipped)."})
     unlabeled_options: dict = field(
-        default_factory=dict, metadata={"help": "Knobs of the unlabeled-reward method (GeoMinOptions / "
-                                                "TraPOOptions fields), e.g. decay=0.8."})
+        default_factory=dict, metadata={"help": "Older spelling of the chosen method's geomin_* / trapo_* keys: "
+                                                "decay=0.8 with geomin is geomin_decay 0.8."})
+    # GeoMin (unlabeled_reward geomin; docs/methods/geomin.md, "GeoMin options")
+    geomin_stats: str = field(
+        default="decay", metadata={"help": "GeoMin: how old labeled rollouts fade from the class models: decay | "
+                                           "fifo."})
+    geomin_decay: float = field(default=0.9, metadata={"help": "GeoMin: per-step factor of the class statistics."})
+    geomin_fifo_steps: int = field(default=4, metadata={"help": "GeoMin: steps kept with stats fifo."})
+    geomin_boundary_only: bool = field(
+        default=True, metadata={"help": "GeoMin: fit only on labeled prompts with mixed results (0 < pass rate "
+                                        "< 1)."})
+    geomin_layer_stride: int = field(
+        default=4, metadata={"help": "GeoMin: candidate layers are every k-th hidden state plus the last."})
+    geomin_top_layers: int = field(default=3, metadata={"help": "GeoMin: layers kept (highest AUROC)."})
+    geomin_calibrate: bool = field(
+        default=True, metadata={"help": "GeoMin: Platt-calibrate q = sigmoid(a s + b); false uses sigmoid(s)."})
+    geomin_score_bank_steps: int = field(
+        default=8, metadata={"help": "GeoMin: steps of labeled rollouts in the AUROC / Platt bank."})
+    geomin_warmup_per_class: int = field(
+        default=64, metadata={"help": "GeoMin: labeled rollouts per class before unlabeled prompts count."})
+    geomin_gmm_history: int = field(
+        default=4, metadata={"help": "GeoMin: previous steps pooled into the reliability mixture."})
+    geomin_min_gmm_points: int = field(
+        default=32, metadata={"help": "GeoMin: below this many affinities, the median rule instead of the mixture."})
+    geomin_keep_posterior: float = field(
+        default=0.9, metadata={"help": "GeoMin: weight 1 at or above this reliable-component posterior."})
+    geomin_drop_posterior: float = field(
+        default=0.5, metadata={"help": "GeoMin: weight 0 below this posterior (the posterior itself between)."})
+    geomin_seed: int = field(default=0, metadata={"help": "GeoMin: random state of the mixture."})
+    # TraPO (unlabeled_reward trapo)
+    trapo_warmup_epochs: int = field(default=1, metadata={"help": "TraPO: labeled-only epochs first."})
+    trapo_top_fraction: float = field(
+        default=0.1, metadata={"help": "TraPO: train the top share of unlabeled prompts by trajectory similarity."})
+    trapo_threshold: float = field(
+        default=0.4, metadata={"help": "TraPO: also train any unlabeled prompt whose similarity is at least this."})
+    trapo_min_visits: int = field(
+        default=2, metadata={"help": "TraPO: visits a labeled trajectory needs to count."})
     labeled_ratio: float | None = field(
         default=None, metadata={"help": "Share of labeled prompts in every batch, drawn from the two pools "
                                         "separately (unset = the data's natural mix)."})
@@ -260,9 +295,10 @@ class GRPOConfig:
                               self.label_fraction)
         if self.labeled_ratio is not None and not 0.0 <= self.labeled_ratio <= 1.0:
             raise param_error("labeled_ratio", owner, "a float in [0, 1] or None (natural mix)", self.labeled_ratio)
-        from oprd.rlvr.methods import method_options
+        from oprd.rlvr.methods import fold_option_mapping, method_options
 
-        method_options(self.unlabeled_reward, self.unlabeled_options)
+        fold_option_mapping(self)
+        method_options(self)
         if self.generation_backend not in ("hf", "vllm"):
             raise param_error("generation_backend", owner, "hf or vllm", self.generation_backend)
         if not isinstance(self.vllm_options, dict):

@@ -3,6 +3,8 @@
 import json
 import math
 
+from dataclasses import fields
+
 import pytest
 import torch
 
@@ -104,12 +106,33 @@ def test_menu_builds_the_right_hooks_and_checks_options():
              for method in ("geomin", "trapo", "entropy", "ttrl")}
     assert names == {"geomin": ["geomin", "pseudo_label_audit"], "trapo": ["trapo", "pseudo_label_audit"],
                      "entropy": ["self_reward", "pseudo_label_audit"], "ttrl": ["ttrl", "pseudo_label_audit"]}
-    assert method_options("geomin", {"decay": 0.8}).decay == 0.8
+    assert method_options(GRPOConfig(data="x", unlabeled_reward="geomin", geomin_decay=0.8)).decay == 0.8
+    assert method_options(GRPOConfig(data="x", unlabeled_reward="ttrl")) is None
     with pytest.raises(OprdInputError, match="unknown geomin option"):
         GRPOConfig(data="x", unlabeled_reward="geomin", unlabeled_options={"decai": 0.8}).validate()
     with pytest.raises(OprdInputError, match="takes no options"):
-        method_options("ttrl", {"decay": 0.8})
+        GRPOConfig(data="x", unlabeled_reward="ttrl", unlabeled_options={"decay": 0.8}).validate()
     assert parse_option_flags(["decay=0.8", "boundary-only=false", "stats=fifo"]) == {
         "decay": 0.8, "boundary_only": False, "stats": "fifo"}
     with pytest.raises(OprdInputError, match="KEY=VALUE"):
         parse_option_flags(["decay"])
+
+
+def test_method_knobs_are_flat_keys_mirroring_each_options_dataclass():
+    from oprd.rlvr.methods.geomin.prior import GeoMinOptions
+    from oprd.rlvr.methods.trapo import TraPOOptions
+
+    config_defaults = {f.name: f.default for f in fields(GRPOConfig)}
+    for cls, prefix in ((GeoMinOptions, "geomin"), (TraPOOptions, "trapo")):
+        flat = {key[len(prefix) + 1:]: value for key, value in config_defaults.items() if key.startswith(prefix + "_")}
+        assert flat == {f.name: f.default for f in fields(cls)}, prefix  # same knobs, same defaults
+    # The older mapping lands on the flat keys, so a saved config has one shape.
+    folded = GRPOConfig(data="x", unlabeled_reward="trapo", unlabeled_options={"top_fraction": 0.3}).validate()
+    assert folded.trapo_top_fraction == 0.3 and folded.unlabeled_options == {}
+    assert method_options(folded).top_fraction == 0.3
+    with pytest.raises(OprdInputError, match="given twice"):
+        GRPOConfig(data="x", unlabeled_reward="geomin", geomin_decay=0.7, unlabeled_options={"decay": 0.8}).validate()
+    with pytest.raises(OprdInputError, match="geomin_decay set, but unlabeled_reward is 'trapo'"):
+        GRPOConfig(data="x", unlabeled_reward="trapo", geomin_decay=0.7).validate()
+    with pytest.raises(OprdInputError, match="decay"):
+        GRPOConfig(data="x", unlabeled_reward="geomin", geomin_decay=0.0).validate()

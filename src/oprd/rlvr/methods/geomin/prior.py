@@ -44,7 +44,7 @@ STATS_MODES = ("decay", "fifo")
 
 @dataclass
 class GeoMinOptions:
-    """Every GeoMin knob (``--unlabeled-option KEY=VALUE`` or ``unlabeled_options:`` in YAML).
+    """Every GeoMin knob; a run sets them as ``--geomin-<knob>`` (YAML ``geomin_<knob>``).
 
     stats: decay | fifo, how old labeled rollouts fade from the class models [O]; decay (0.9 per
       step) multiplies the statistics each step, fifo keeps the last ``fifo_steps`` steps.
