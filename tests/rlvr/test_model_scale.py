@@ -145,7 +145,6 @@ def test_precision_and_memory_options_train_with_finite_losses(tmp_path, overrid
     [
         ({"lora_r": 4, "lora_target_modules": ["qkv"]}, r"name no module .* its linear layers are .*q_proj"),
         ({"dtype": "float16"}, "use --dtype bfloat16 or float32 on a CPU"),
-        ({"lora_r": 4, "fsdp": True}, "LoRA with --fsdp is not supported"),
         ({"lora_scheduler": None}, None),
     ],
 )

@@ -281,9 +281,6 @@ class GRPOConfig:
         if self.lora_r and self.lora_alpha <= 0 or not 0.0 <= self.lora_dropout < 1.0:
             raise OprdInputError(f"lora_alpha must be > 0 and lora_dropout in [0, 1); got {self.lora_alpha} and "
                                  f"{self.lora_dropout}")
-        if self.lora_r and self.fsdp:
-            raise OprdInputError("LoRA with --fsdp is not supported: adapters of a small rank fit every GPU, so "
-                                 "use DDP (torchrun without --fsdp), or train all weights with --fsdp")
         if self.scale not in SCALES:
             raise param_error("scale", owner, f"one of {', '.join(SCALES)}", self.scale)
         if self.aggregation not in AGGREGATIONS:

@@ -139,7 +139,8 @@ class GRPOTrainer:
         if self.config.generation_backend == "vllm":
             from oprd.rlvr.runtime.vllm_sync import SyncedVLLMGenerator
 
-            return SyncedVLLMGenerator(self.model, self.config, rank=self.dist.rank, **self.config.vllm_options)
+            return SyncedVLLMGenerator(self.model, self.config, rank=self.dist.rank, wrapped=self.policy,
+                                       **self.config.vllm_options)
         return HFGenerator(self.model, self.tokenizer)
 
     # ------------------------------------------------------------------------------------------ loop

@@ -17,11 +17,11 @@ import torch
 from safetensors.torch import load_file
 
 from oprd.models.tiny import build_tiny_model
+from tests.helpers.trainer import write_pool
 
 RUN = Path(__file__).with_name("distributed_run.py")
 STEPS = 4
 TOLERANCE = 5e-4  # float sums in another order (per-rank partial gradients, sharded reductions)
-from tests.helpers.trainer import write_pool
 
 
 def _launch(args: list, *, processes: int) -> subprocess.Popen:
@@ -149,3 +149,53 @@ def test_fsdp_in_a_single_process_says_it_needs_torchrun(tmp_path):
                         max_steps=1, batch_size=2, group_size=2, max_new_tokens=4, fsdp=True)
     with pytest.raises(OprdInputError, match="torchrun --nproc_per_node"):
         GRPOTrainer(config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def lora_runs(tmp_path_factory):
+    """LoRA adapters: one process, and FSDP2 on 2 processes (adapters-only sharded checkpoints)."""
+    root = tmp_path_factory.mktemp("lora")
+    pool = write_pool(root / "pool.jsonl", n=8)
+    _run([pool, root / "lora-one", STEPS, "lora"], processes=1)
+    _run([pool, root / "lora-fsdp", STEPS, "fsdp", "lora"], processes=2)
+    return {"pool": pool, "root": root, "one": root / "lora-one", "fsdp": root / "lora-fsdp"}
+
+
+def _adapters(run: Path, step: int = STEPS) -> dict[str, torch.Tensor]:
+    return load_file(str(run / f"checkpoint-{step}" / "adapter_model.safetensors"))
+
+
+def _assert_adapters_moved_and_close(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys() and any("lora_B" in name for name in a)
+    moved = max(float(a[name].abs().max()) for name in a if "lora_B" in name)  # lora_B starts at zero
+    assert moved > 50 * TOLERANCE, f"adapters moved only {moved}: the comparison would prove nothing"
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=TOLERANCE, msg=name)
+
+
+def test_lora_under_fsdp_trains_like_one_process_and_checkpoints_adapters_only(lora_runs):
+    from torch.distributed.checkpoint import FileSystemReader
+    from transformers import AutoModelForCausalLM
+
+    _assert_adapters_moved_and_close(_adapters(lora_runs["one"]), _adapters(lora_runs["fsdp"]))
+    for step in range(1, STEPS + 1):
+        checkpoint = lora_runs["fsdp"] / f"checkpoint-{step}"
+        saved = FileSystemReader(str(checkpoint / "sharded")).read_metadata().state_dict_metadata
+        model_keys = [key for key in saved if key.startswith("model.")]
+        assert model_keys and all("lora_" in key for key in model_keys)  # no base weight in any shard
+        assert (checkpoint / "adapter_model.safetensors").exists() == (step == STEPS)
+        assert not (checkpoint / "model.safetensors").exists()
+    # The merged export (base + adapters) of both runs loads in plain transformers and agrees.
+    one, fsdp = (AutoModelForCausalLM.from_pretrained(run / f"checkpoint-{STEPS}" / "merged").state_dict()
+                 for run in (lora_runs["one"], lora_runs["fsdp"]))
+    base = build_tiny_model()[0].state_dict()
+    assert max(float((one[name] - base[name]).abs().max()) for name in base) > 50 * TOLERANCE
+    for name in one:
+        torch.testing.assert_close(one[name], fsdp[name], rtol=0, atol=TOLERANCE, msg=name)
+
+
+def test_lora_fsdp_checkpoint_resumes_in_one_process(lora_runs):
+    resumed = lora_runs["root"] / "lora-fsdp-to-one"
+    _run([lora_runs["pool"], resumed, STEPS, "lora", f"resume={lora_runs['fsdp'] / 'checkpoint-2'}"], processes=1)
+    _assert_adapters_moved_and_close(_adapters(lora_runs["fsdp"]), _adapters(resumed))
+    assert [line["step"] for line in _metrics(resumed)] == [3, 4]

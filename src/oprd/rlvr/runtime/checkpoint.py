@@ -4,13 +4,13 @@ A checkpoint holds the model (safetensors) and tokenizer, ``trainer_state.json``
 RNG states, component states, world size), ``optimizer.pt`` (loaded with ``weights_only=True``)
 and ``config.yaml``; under FSDP2 the model and optimizer are written by every rank into
 ``sharded/`` (``torch.distributed.checkpoint``) and the Hugging Face weights are a consolidated
-copy. It is written into a temporary sibling directory and renamed, so a run killed at any moment
+copy. A LoRA policy's checkpoints hold its adapters only (sharded or not); the base weights always
+come from ``--model``. It is written into a temporary sibling directory and renamed, so a run killed at any moment
 leaves either a whole checkpoint or none.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import re
@@ -66,15 +66,17 @@ def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, stat
     ``consolidated``, a Hugging Face directory gathered on rank 0. Otherwise rank 0 writes the
     Hugging Face directory and ``optimizer.pt`` (full, keyed by parameter name). ``config.json`` is
     always there, so a checkpoint can be checked against ``--model`` before anything loads. A LoRA
-    policy writes its adapters only (``adapter_model.safetensors``), plus with ``merged`` a ``merged/``
-    Hugging Face directory of base + adapters that loads in plain transformers.
+    policy writes its adapters only (``adapter_model.safetensors``; sharded: the adapters' shards, and
+    the gathered adapters with ``consolidated``), plus with ``merged`` a ``merged/`` Hugging Face
+    directory of base + adapters that loads in plain transformers (sharded: with ``consolidated``).
     """
     import torch
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                          get_optimizer_state_dict, get_state_dict)
 
-    from oprd.rlvr.runtime.distributed import barrier, is_sharded, unwrap
-    from oprd.rlvr.runtime.model_setup import is_lora
+    from oprd.models.saving import save_model_dir
+    from oprd.rlvr.runtime.distributed import barrier, full_parameters, is_sharded, unsharded, unwrap
+    from oprd.rlvr.runtime.model_setup import is_lora, merged_weights
 
     final = out_dir / f"checkpoint-{step}"
     staging = out_dir / f".checkpoint-{step}.tmp"
@@ -87,13 +89,23 @@ def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, stat
         staging.mkdir(parents=True)
     barrier(info)
     full = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    lora = is_lora(model)
+    merged_export = None  # a sharded LoRA policy's base + adapters, gathered before rank 0 writes
     if sharded:
         import torch.distributed.checkpoint as dcp
 
         model_state, optimizer_state = get_state_dict(module, optimizer)
-        dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=str(staging / SHARDED_DIR))
-        weights = get_model_state_dict(module, options=full) if consolidated else None
-        if weights is not None:  # tied weights are written once, as save_pretrained does
+        dcp.save({"model": _saved_part(model_state, lora), "optimizer": optimizer_state},
+                 checkpoint_id=str(staging / SHARDED_DIR))
+        if lora:  # the adapters, gathered one tensor at a time (a collective)
+            weights = {name: tensor.cpu() for name, tensor in full_parameters(model) if "lora_" in name} \
+                if consolidated else None
+            if merged and consolidated:
+                with unsharded(policy):  # base + adapter deltas need whole weights; copies outlive the gather
+                    merged_export = {name: tensor.to("cpu", copy=True) for name, tensor in merged_weights(model)}
+        else:
+            weights = get_model_state_dict(module, options=full) if consolidated else None
+        if weights is not None and not lora:  # tied weights are written once, as save_pretrained does
             kept = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
             weights = {name: tensor for name, tensor in ((n.removeprefix("lm."), t) for n, t in weights.items())
                        if name in kept}
@@ -105,13 +117,15 @@ def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, stat
             model.config.save_pretrained(staging)
             if weights is not None:
                 model.save_pretrained(staging, state_dict=weights, safe_serialization=True)
+            if merged_export is not None:
+                save_model_dir(model.get_base_model(), staging / "merged", merged_export.items())
         else:
             model.save_pretrained(staging, safe_serialization=True)
             torch.save(optimizer_state, staging / OPTIMIZER_FILE)
-            if is_lora(model):
+            if lora:
                 model.config.save_pretrained(staging)
                 if merged:
-                    copy.deepcopy(model).merge_and_unload().save_pretrained(staging / "merged", safe_serialization=True)
+                    save_model_dir(model.get_base_model(), staging / "merged", merged_weights(model))
         tokenizer.save_pretrained(staging)
         atomic_write_text(staging / "config.yaml", config_yaml)
         (staging / STATE_FILE).write_text(json.dumps({**state, "world_size": info.world_size, "sharded": sharded}))
@@ -122,6 +136,11 @@ def save_checkpoint(out_dir: Path, step: int, policy, tokenizer, optimizer, stat
             shutil.rmtree(old, ignore_errors=True)
     barrier(info)
     return final
+
+
+def _saved_part(model_state: dict, lora: bool) -> dict:
+    """What a sharded checkpoint holds of the model: every tensor, or a LoRA policy's adapters only."""
+    return {name: tensor for name, tensor in model_state.items() if "lora_" in name} if lora else model_state
 
 
 def has_weights(checkpoint: Path) -> bool:
@@ -141,14 +160,19 @@ def load_training_state(checkpoint: Path, policy, optimizer) -> None:
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_state_dict,
                                                          set_optimizer_state_dict, set_state_dict)
 
+    from oprd.rlvr.runtime.distributed import unwrap
+    from oprd.rlvr.runtime.model_setup import is_lora
+
     module = getattr(policy, "module", policy)
     if (checkpoint / SHARDED_DIR).is_dir():
         import torch.distributed.checkpoint as dcp
 
+        lora = is_lora(unwrap(policy))
         model_state, optimizer_state = get_state_dict(module, optimizer)
-        state = {"model": model_state, "optimizer": optimizer_state}
+        state = {"model": _saved_part(model_state, lora), "optimizer": optimizer_state}
         _readable(checkpoint, SHARDED_DIR, lambda: dcp.load(state, checkpoint_id=str(checkpoint / SHARDED_DIR)))
-        set_state_dict(module, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"])
+        set_state_dict(module, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"],
+                       options=StateDictOptions(strict=not lora))  # LoRA: the base weights come from --model
         return
     saved = _readable(checkpoint, OPTIMIZER_FILE,
                       lambda: torch.load(checkpoint / OPTIMIZER_FILE, weights_only=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from oprd.errors import OprdInputError
 
@@ -65,6 +65,26 @@ def _with_adapters(model, config, checkpoint: Path | None):
 
 def is_lora(model) -> bool:
     return hasattr(model, "disable_adapter") and hasattr(model, "peft_config")
+
+
+def merged_weights(model) -> Iterator[tuple[str, Any]]:
+    """``(name, tensor)`` of the model as plain transformers (and vLLM) load it, one at a time: the
+    parameters (each gathered whole when sharded, a collective), or for a LoRA policy each base weight
+    plus its adapters' delta under the base model's name (inside ``unsharded`` when sharded)."""
+    from oprd.rlvr.runtime.distributed import full_parameters
+
+    if not is_lora(model):
+        yield from full_parameters(model)
+        return
+    base = model.get_base_model()
+    for name, param in base.named_parameters():
+        if "lora_" in name:
+            continue
+        weight = param.detach()
+        if name.endswith(".base_layer.weight"):
+            layer = base.get_submodule(name[: -len(".base_layer.weight")])
+            weight = weight + sum(layer.get_delta_weight(adapter) for adapter in layer.active_adapters)
+        yield name.replace(".base_layer", ""), weight
 
 
 @contextlib.contextmanager

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from oprd.generation.vllm_backend import VLLMGenerator
 from oprd.models.saving import save_model_dir
+from oprd.rlvr.runtime.model_setup import merged_weights
 
 
 class SyncedVLLMGenerator(VLLMGenerator):
@@ -17,21 +16,32 @@ class SyncedVLLMGenerator(VLLMGenerator):
     go to ``vllm.LLM`` as they are. Under torchrun every rank owns a colocated engine
     (``vllm-init-rank<r>``) that generates that rank's prompts; a sharded (FSDP2) policy is gathered
     one parameter at a time, by every rank together. A LoRA policy reaches the engine merged (base +
-    adapters, under the base model's names), so the engine needs no LoRA support.
+    adapters, under the base model's names), so the engine needs no LoRA support; ``wrapped`` (the
+    trainer's policy module) is gathered whole while a sharded LoRA policy is merged.
     """
 
-    def __init__(self, model, config, *, rank: int = 0, **engine_kwargs) -> None:
+    def __init__(self, model, config, *, rank: int = 0, wrapped=None, **engine_kwargs) -> None:
         from pathlib import Path
 
         from oprd.models.loading import load_tokenizer
 
+        self.policy, self.wrapped = model, wrapped
         snapshot = Path(config.out) / ("vllm-init" if rank == 0 else f"vllm-init-rank{rank}")
-        save_model_dir(model, snapshot, engine_weights(model))  # every rank writes its own snapshot
+        with self._gathered():
+            save_model_dir(model, snapshot, merged_weights(model))  # every rank writes its own snapshot
         load_tokenizer(config.model).save_pretrained(snapshot)
         engine_kwargs.setdefault("worker_extension_cls", f"{WeightSyncWorker.__module__}.{WeightSyncWorker.__name__}")
         super().__init__(str(snapshot), seed=config.seed, dtype=config.dtype,
                          trust_remote_code=config.trust_remote_code, **engine_kwargs)
-        self.policy = model
+
+    def _gathered(self):
+        """Whole weights on every rank while a sharded LoRA policy is merged (a no-op otherwise)."""
+        import contextlib
+
+        from oprd.rlvr.runtime.distributed import unsharded
+        from oprd.rlvr.runtime.model_setup import is_lora
+
+        return unsharded(self.wrapped) if self.wrapped is not None and is_lora(self.policy) else contextlib.nullcontext()
 
     def sync_weights(self) -> None:
         """Copy the policy's current parameters into the running engine and drop its prefix cache.
@@ -43,30 +53,12 @@ class SyncedVLLMGenerator(VLLMGenerator):
         from safetensors.torch import save
 
         dtype = self.llm.model_config.dtype
-        tensors = {name: param.to("cpu", dtype).contiguous() for name, param in engine_weights(self.policy)}
+        with self._gathered():
+            tensors = {name: param.to("cpu", dtype, copy=True).contiguous()  # outlive the gather
+                       for name, param in merged_weights(self.policy)}
         self.llm.collective_rpc("oprd_load_weights", args=(save(tensors),))
         # Cached KV blocks were computed with the old weights.
         self.llm.reset_prefix_cache()
-
-
-def engine_weights(model) -> Iterator[tuple[str, Any]]:
-    """``(name, tensor)`` as the engine loads them, one at a time: the policy's parameters (gathered
-    when sharded), or for a LoRA policy each base weight plus its adapters' delta under the base name."""
-    from oprd.rlvr.runtime.distributed import full_parameters
-    from oprd.rlvr.runtime.model_setup import is_lora
-
-    if not is_lora(model):
-        yield from full_parameters(model)
-        return
-    base = model.get_base_model()
-    for name, param in base.named_parameters():
-        if "lora_" in name:
-            continue
-        weight = param.detach()
-        if name.endswith(".base_layer.weight"):
-            layer = base.get_submodule(name[: -len(".base_layer.weight")])
-            weight = weight + sum(layer.get_delta_weight(adapter) for adapter in layer.active_adapters)
-        yield name.replace(".base_layer", ""), weight
 
 
 class WeightSyncWorker:
