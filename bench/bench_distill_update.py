@@ -5,6 +5,9 @@ layers, hidden 512, untied LM head as in R1-Distill-Qwen-1.5B), batch 2 x sequen
 + 896 response tokens). Every variant runs the trainer's own code (``DistillComponent``): the
 teacher pass keeps its targets first (not measured: it is the same forward for all variants), then
 the measured update = student forward + loss + backward. OPRD uses all layers and ``last_k:2000``.
+With ``--model`` (a built-in name or a Hugging Face model directory) student and teacher are both
+that model, loaded in float32 with its own tokenizer, so vocabulary, depth and width are the real
+model's and ``--layers``/``--hidden`` do not apply; the output names the model and its sizes.
 
 What "memory" means here. tracemalloc does not see torch's allocations, so each variant runs in a
 fresh subprocess and we read the kernel's resident-set high-water mark: before the update we reset
@@ -17,6 +20,8 @@ heap reuse. With ``--device cuda`` it is ``torch.cuda.max_memory_allocated`` abo
 before the update instead. Time is the median over ``--repeats`` update steps after one warm-up.
 
     python bench/bench_distill_update.py            # all four variants, ratios against top-16
+    python bench/bench_distill_update.py --model qwen2.5-coder-0.5b-instruct --seq 256 --response 192 \\
+        --batch 1 --repeats 1                       # the real model as student and teacher
 """
 
 from __future__ import annotations
@@ -30,26 +35,53 @@ import subprocess
 import sys
 import time
 
+from oprd.errors import OprdInputError
+
 VARIANTS = ("opd-topk", "opd-top1", "opd-full", "oprd")
 LABELS = {"opd-topk": "OPD top-16", "opd-top1": "OPD top-1", "opd-full": "OPD full", "oprd": "OPRD"}
+QWEN_VOCAB = 151_936
+DEFAULT_LAYERS, DEFAULT_HIDDEN = 4, 512
 
 
 def _status_kib(field: str) -> int:
     return int(re.search(rf"{field}:\s+(\d+)", open("/proc/self/status").read()).group(1))
 
 
-def _models(args):
+def model_shape(args: argparse.Namespace) -> dict:
+    """Name, depth, width and vocabulary of the model the update runs on, so the figures say what they measure."""
+    if not args.model:
+        return {"name": "Qwen2 shape", "layers": args.layers, "hidden": args.hidden, "vocab": QWEN_VOCAB}
+    from transformers import AutoConfig
+
+    from oprd.models.loading import resolve_model_path
+
+    config = AutoConfig.from_pretrained(resolve_model_path(args.model))
+    return {"name": args.model, "layers": config.num_hidden_layers, "hidden": config.hidden_size,
+            "vocab": config.vocab_size}
+
+
+def _models(args: argparse.Namespace) -> tuple:
+    """(student, teacher, tokenizer): ``--model`` loaded twice in float32 with its tokenizer, else two random
+    Qwen2 models and the tiny tokenizer, which only supplies the pad id (both models share "its" ids)."""
+    if args.model:
+        from oprd.models.loading import load_model
+
+        student, tokenizer = load_model(args.model, dtype="float32", device=args.device)
+        teacher, _ = load_model(args.model, dtype="float32", device=args.device)
+        return student, teacher, tokenizer
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    config = Qwen2Config(vocab_size=151_936, hidden_size=args.hidden, intermediate_size=args.hidden * 3,
+    from oprd.models.tiny import build_tiny_tokenizer
+
+    config = Qwen2Config(vocab_size=QWEN_VOCAB, hidden_size=args.hidden, intermediate_size=args.hidden * 3,
                          num_hidden_layers=args.layers, num_attention_heads=8, num_key_value_heads=2,
                          max_position_embeddings=4096, tie_word_embeddings=False)
     torch.manual_seed(0)
     student = Qwen2ForCausalLM(config).to(args.device)
     torch.manual_seed(1)
     teacher = Qwen2ForCausalLM(config).to(args.device)
-    return student, teacher
+    return student, teacher, build_tiny_tokenizer()
 
 
 def run_variant(args) -> dict:
@@ -60,20 +92,19 @@ def run_variant(args) -> dict:
     from oprd.distill.compat import DistillPlan
     from oprd.distill.layer_map import layer_pairs
     from oprd.generation.base import Rollout
-    from oprd.models.tiny import build_tiny_tokenizer
     from oprd.rlvr.hooks import MicroBatch, StepBatch
     from oprd.rlvr.methods.distill.hook import DistillComponent
     from oprd.rlvr.policy import TokenBatch, policy_forward
 
-    student, teacher_model = _models(args)
-    tokenizer = build_tiny_tokenizer()  # only supplies the pad id; both models share "its" ids
+    shape = model_shape(args)
+    student, teacher_model, tokenizer = _models(args)
     generator = torch.Generator().manual_seed(0)
     prompt_len = args.seq - args.response
-    rollouts = [Rollout(i, 0, torch.randint(1, 151_936, (prompt_len,), generator=generator).tolist(),
-                        torch.randint(1, 151_936, (args.response,), generator=generator).tolist(), "", "length")
+    rollouts = [Rollout(i, 0, torch.randint(1, shape["vocab"], (prompt_len,), generator=generator).tolist(),
+                        torch.randint(1, shape["vocab"], (args.response,), generator=generator).tolist(), "", "length")
                 for i in range(args.batch)]
     teacher = Teacher(teacher_model, tokenizer, student_tokenizer=tokenizer, batch_size=args.batch)
-    plan = DistillPlan(layer_pairs("all", args.layers, args.layers), None) if args.variant == "oprd" else None
+    plan = DistillPlan(layer_pairs("all", shape["layers"], shape["layers"]), None) if args.variant == "oprd" else None
     component = DistillComponent(args.variant, teacher, plan=plan, positions="last_k:2000", topk=16)
     batch = StepBatch(rows=list(range(args.batch)), ids=[str(i) for i in range(args.batch)], epochs=[0] * args.batch,
                       prompts=["p"] * args.batch, gold=[None] * args.batch, rollouts=rollouts, group_size=1)
@@ -108,23 +139,40 @@ def run_variant(args) -> dict:
             times.append(elapsed)
             extras.append(peak - before)
     return {"variant": args.variant, "update_s": statistics.median(times), "extra_peak_mb": max(extras) / 2**20,
-            "teacher_s": teacher_s, "loss": float(loss)}
+            "teacher_s": teacher_s, "loss": float(loss), "model": shape}
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """Options; ``--layers``/``--hidden`` size only the random model, so they are refused with ``--model``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", choices=VARIANTS, help="run one variant in this process (used internally)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--model", help="a built-in name or Hugging Face model directory used as both student and "
+                                        "teacher (float32) instead of the random Qwen2")
+    parser.add_argument("--layers", type=int, help=f"random Qwen2: decoder layers (default {DEFAULT_LAYERS}; "
+                                                   "not with --model)")
+    parser.add_argument("--hidden", type=int, help=f"random Qwen2: hidden size (default {DEFAULT_HIDDEN}; "
+                                                   "not with --model)")
     parser.add_argument("--seq", type=int, default=1024)
     parser.add_argument("--response", type=int, default=896)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    if args.model and (args.layers is not None or args.hidden is not None):
+        raise OprdInputError("--layers/--hidden size the random model only; drop them with --model, whose own "
+                             "depth and width are used")
+    if not args.model:
+        args.layers = DEFAULT_LAYERS if args.layers is None else args.layers
+        args.hidden = DEFAULT_HIDDEN if args.hidden is None else args.hidden
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     if args.variant:
         print(json.dumps(run_variant(args)))
         return
+    shape = model_shape(args)
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
     results = {}
     for variant in VARIANTS:
@@ -133,8 +181,9 @@ def main() -> None:
         results[variant] = json.loads(out.strip().splitlines()[-1])
         print(f"  ran {LABELS[variant]}", file=sys.stderr)
     base = results["opd-topk"]
-    print(f"one update step (forward + backward), {args.device}: Qwen2 shape, vocab 151936, {args.layers} layers, "
-          f"hidden {args.hidden}, batch {args.batch} x seq {args.seq} ({args.response} response tokens)")
+    print(f"one update step (forward + backward), {args.device}: {shape['name']}, vocab {shape['vocab']}, "
+          f"{shape['layers']} layers, hidden {shape['hidden']}, batch {args.batch} x seq {args.seq} "
+          f"({args.response} response tokens)")
     print(f"{'variant':12s} {'update s':>9s} {'speed vs top-16':>16s} {'extra peak MB':>14s} {'memory vs top-16':>17s} "
           f"{'teacher pass s':>15s}")
     for variant in VARIANTS:
@@ -147,4 +196,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OprdInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
