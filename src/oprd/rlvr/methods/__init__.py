@@ -5,8 +5,9 @@ its hooks together; this registry maps a name to where they live, without import
 config and the CLI can list and check names while method code loads only when a run uses it.
 
 Every method's knobs have one shape: flat config keys named ``<method>_<knob>`` (flags
-``--<method>-<knob>``), each mirroring a field of the method's options dataclass (``geomin_decay``
-is ``GeoMinOptions.decay``, ``olr_delta`` OLR's ``delta``, ``distill_topk`` OPRD/OPD's ``topk``).
+``--<method>-<knob>``), each the method's own parameter of that name (``geomin_decay`` is
+``GeoMinOptions.decay``, ``trapo_threshold`` ``TraPOOptions.threshold``, ``olr_delta`` the
+refiner's ``delta``, ``distill_topk`` the k of OPD top-k).
 The older ``unlabeled_options`` mapping (``--unlabeled-option KEY=VALUE``) still works: its keys are
 moved onto the chosen method's flat keys when the config is validated.
 
