@@ -485,6 +485,7 @@ def main() -> None:
             for framework, python in (("oprd", sys.executable), ("TRL", trl_python)):
                 print(f"  running {framework} {row} ...", file=sys.stderr)
                 results[row][framework] = run_worker(python, framework, row, model_dir, data)
+                print(f"  {framework} {row}: {json.dumps(results[row][framework])}", file=sys.stderr)  # survives a kill
         if not args.no_logprobs:
             setup["logprobs"] = {}
             for kind in ("full", "chunked"):
