@@ -155,3 +155,11 @@ def test_bad_scale_options_are_one_line(tmp_path, overrides, message):
         return
     with pytest.raises(OprdInputError, match=message):
         GRPOTrainer(_config(tmp_path, **overrides), progress=False)
+
+
+def test_gradient_checkpointing_on_a_model_without_it_is_one_line(tmp_path, monkeypatch):
+    from transformers import LlamaForCausalLM
+
+    monkeypatch.setattr(LlamaForCausalLM, "supports_gradient_checkpointing", False)
+    with pytest.raises(OprdInputError, match="LlamaForCausalLM cannot recompute activations.*drop --gradient-checkpointing"):
+        GRPOTrainer(_config(tmp_path, gradient_checkpointing=True), progress=False)
