@@ -69,8 +69,10 @@ def spearman_with_interval(x: Sequence[float] | np.ndarray, y: Sequence[float] |
 
 
 def fmt_interval(entry: dict[str, float], digits: int = 2) -> str:
-    """``0.31 [0.22, 0.40]``."""
+    """``0.31 [0.22, 0.40]``; a NaN value (a constant score, or fewer than 3 values) says so instead."""
     value = entry.get("value", entry.get("rho"))
+    if not np.isfinite(value):
+        return "undefined (constant, or < 3 values)"
     return f"{value:.{digits}f} [{entry['lo']:.{digits}f}, {entry['hi']:.{digits}f}]"
 
 
