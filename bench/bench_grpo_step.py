@@ -56,14 +56,19 @@ and the benchmark finds it (or pass ``--trl-python``). Then:
 
     OMP_NUM_THREADS=1 python bench/bench_grpo_step.py          # 4 x 8 x 512 tokens, hidden 512, 4 layers
 
-On a 2-core CPU that takes hours; the figures in the development notes came from
+On a 2-core CPU that takes hours. At the full 512 new tokens with a narrow model (the vocabulary,
+not the depth, is what the log-prob work scales with), each (row, framework) process takes 10-20 min
+there, and two rows can run side by side on the two cores:
 
-    OMP_NUM_THREADS=1 nice -n 19 python bench/bench_grpo_step.py --hidden 64 --layers 1 \\
-        --max-new-tokens 4 --logprob-hidden 64           # 34 min on a busy 2-core CPU
+    OMP_NUM_THREADS=1 nice -n 10 python bench/bench_grpo_step.py --hidden 64 --layers 1 \\
+        --max-new-tokens 512 --repeats 1 --no-logprobs --rows fp32,lora
+    OMP_NUM_THREADS=1 nice -n 10 python bench/bench_grpo_step.py --hidden 64 --layers 1 \\
+        --max-new-tokens 512 --repeats 1 --no-logprobs --rows gc,bf16
+    OMP_NUM_THREADS=1 python bench/bench_grpo_step.py --rows "" --logprob-hidden 64   # log-probs alone
 
-i.e. far fewer new tokens than the issue's 512, so the prompt (131 tokens, scored by TRL on the CPU)
-dominates TRL's update (4,284 scored positions per step against oprd's 128) in a way it would not at
-512 (20,540 against 16,384): those time ratios are not the 512-token ones.
+Each finished (framework, row) is also printed to stderr as it ends, so a stopped run keeps what it
+measured. With only a few new tokens (``--max-new-tokens 4``) TRL's update is dominated by scoring
+the prompt (131 tokens here), which oprd skips, so such runs exaggerate oprd's advantage; use 512.
 """
 
 from __future__ import annotations
