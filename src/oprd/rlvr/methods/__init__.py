@@ -65,6 +65,11 @@ def option_keys(config, method: UnlabeledMethod) -> list[str]:
     return [f.name for f in fields(config) if f.name.startswith(method.prefix + "_")]
 
 
+def _defaults(config) -> dict[str, Any]:
+    """Each config key's declared default (a key left there was not set by the user)."""
+    return {f.name: f.default for f in fields(config)}
+
+
 def fold_option_mapping(config) -> None:
     """Move the older ``unlabeled_options`` mapping onto the chosen method's flat keys, in place.
 
@@ -85,7 +90,7 @@ def fold_option_mapping(config) -> None:
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise OprdInputError(f"unknown {method.name} option(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    defaults = {f.name: f.default for f in fields(config)}
+    defaults = _defaults(config)
     for knob, value in options.items():
         key = f"{method.prefix}_{knob}"
         current = getattr(config, key)
@@ -102,7 +107,7 @@ def method_options(config):
     Keys of another method's knobs set away from their defaults are refused: they would be ignored.
     """
     method = UNLABELED_METHODS[config.unlabeled_reward]
-    defaults = {f.name: f.default for f in fields(config)}
+    defaults = _defaults(config)
     for other in UNLABELED_METHODS.values():
         stray = [key for key in option_keys(config, other) if other is not method and getattr(config, key) != defaults[key]]
         if stray:

@@ -24,8 +24,11 @@ class SyncedVLLMGenerator(VLLMGenerator):
         from pathlib import Path
 
         from oprd.models.loading import load_tokenizer
+        from oprd.rlvr.runtime.distributed import is_sharded
+        from oprd.rlvr.runtime.model_setup import is_lora
 
         self.policy, self.wrapped = model, wrapped
+        self.gathers = wrapped is not None and is_sharded(wrapped) and is_lora(model)
         snapshot = Path(config.out) / ("vllm-init" if rank == 0 else f"vllm-init-rank{rank}")
         with self._gathered():
             save_model_dir(model, snapshot, merged_weights(model))  # every rank writes its own snapshot
@@ -39,9 +42,8 @@ class SyncedVLLMGenerator(VLLMGenerator):
         import contextlib
 
         from oprd.rlvr.runtime.distributed import unsharded
-        from oprd.rlvr.runtime.model_setup import is_lora
 
-        return unsharded(self.wrapped) if self.wrapped is not None and is_lora(self.policy) else contextlib.nullcontext()
+        return unsharded(self.wrapped) if self.gathers else contextlib.nullcontext()
 
     def sync_weights(self) -> None:
         """Copy the policy's current parameters into the running engine and drop its prefix cache.
@@ -54,7 +56,7 @@ class SyncedVLLMGenerator(VLLMGenerator):
 
         dtype = self.llm.model_config.dtype
         with self._gathered():
-            tensors = {name: param.to("cpu", dtype, copy=True).contiguous()  # outlive the gather
+            tensors = {name: param.to("cpu", dtype, copy=self.gathers).contiguous()  # copies outlive a gather
                        for name, param in merged_weights(self.policy)}
         self.llm.collective_rpc("oprd_load_weights", args=(save(tensors),))
         # Cached KV blocks were computed with the old weights.
