@@ -65,6 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget", default="0.1", help="fraction(s) of the pool per subset, in (0, 1]: 0.1 or 0.1,0.25")
     parser.add_argument("--pass-scope", choices=("selected", "pool"), default="selected",
                         help="sample the selected prompts only, or the whole pool")
+    parser.add_argument("--chunk-order", choices=("auto", "forward", "backward"), default="auto",
+                        help="order of the sampled chunks; auto = backward with --pass-scope pool (to meet "
+                             "pivottrace_correlation.py), forward otherwise. A second process with the other "
+                             "order samples on another core; the two meet halfway")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=8, help="G: sampled rollouts per selected prompt (T = 1.0)")
     parser.add_argument("--max-new-tokens", type=int, default=512)
@@ -111,6 +115,19 @@ def select_subsets(pool, args, budget: float) -> tuple[dict[str, np.ndarray], An
     return {name: np.asarray(indices, dtype=np.int64) for name, indices in subsets.items()}, features
 
 
+def sampled_chunks(pool_size: int, by_budget: dict[float, dict[str, np.ndarray]],
+                   args: argparse.Namespace) -> list[list[int]]:
+    """The prompts to sample, in cached chunks, in visiting order: the whole pool (``--pass-scope pool``)
+    or every subset's prompts once, sorted; reversed for ``--chunk-order backward`` (and ``auto`` with
+    pool scope), so two processes with opposite orders share the work."""
+    if args.pass_scope == "pool":
+        parts = chunks(range(pool_size), args.chunk)
+    else:
+        parts = chunks(sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix}), args.chunk)
+    backward = args.chunk_order == "backward" or (args.chunk_order == "auto" and args.pass_scope == "pool")
+    return parts[::-1] if backward else parts
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from oprd.selectors.pivottrace import PivotTraceConfig
@@ -126,10 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                               seed=args.seed, probe_samples=args.samples,
                               cache_dir=str(Path(args.cache_dir) / "pivottrace") if args.cache_dir else None)
     side = config.model_side(pool, progress=False)
-    if args.pass_scope == "pool":
-        parts = chunks(range(pool.n), args.chunk)[::-1]
-    else:
-        parts = chunks(sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix}), args.chunk)
+    parts = sampled_chunks(pool.n, by_budget, args)
     pass_rate: dict[int, float] = {}
     done = 0
     results = None
