@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     side = config.model_side(pool, progress=False)
     per_problem: dict[str, list[float]] = {name: [] for name in (*TRACE_SCORES, "consistency", "density_k1")}
     pass_rate: list[float] = []
+    problem_ids: list[str] = []
     truncated: list[float] = []
     sample_truncated: list[float] = []
     parts = chunks(range(pool.n), args.chunk)
@@ -115,11 +116,12 @@ def main(argv: list[str] | None = None) -> None:
 
         for j, i in enumerate(rows):
             group = samples[j * args.samples : (j + 1) * args.samples]
+            problem_ids.append(str(pool.rows[i]["id"]))
             pass_rate.append(float(np.mean([is_equivalent(extract_answer(r.text), pool.answers[i]) for r in group])))
             sample_truncated.append(float(np.mean([r.truncated for r in group])))
             truncated.append(float(np.mean([r.truncated for r in trajectories[j * args.k : (j + 1) * args.k]])))
         results = summarise(args, pool, per_problem, np.array(pass_rate), truncated, sample_truncated, clock,
-                            finished=done == len(parts))
+                            finished=done == len(parts), problem_ids=problem_ids)
         write_outputs(args.out, results, table(results))
         plot(args.out / "correlation.png", results)
         clock.log(f"chunk {number}/{len(parts)} done ({len(pass_rate)} problems); mean pass rate "
@@ -130,8 +132,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def summarise(args, pool, per_problem: dict[str, list[float]], pass_rate: np.ndarray, truncated: list[float],
-              sample_truncated: list[float], clock: Clock, *, finished: bool) -> dict[str, Any]:
-    """Every correlation (all problems, and mixed ones only) plus what the problems looked like."""
+              sample_truncated: list[float], clock: Clock, *, finished: bool, problem_ids: list[str]) -> dict[str, Any]:
+    """Every correlation (all problems, and mixed ones only) plus what the problems looked like; per-problem
+    values are listed in the order of ``problem_ids`` (the pool's row ids)."""
     failure = 1.0 - pass_rate
     mixed = (pass_rate > 0) & (pass_rate < 1)
     names = [*TRACE_SCORES[:3], "consistency", *TRACE_SCORES[3:], "density_k1"]
@@ -157,6 +160,7 @@ def summarise(args, pool, per_problem: dict[str, list[float]], pass_rate: np.nda
         "share_all_pass": float(np.mean(pass_rate == 1)),
         "trajectories_truncated": float(np.mean(truncated)),
         "samples_truncated": float(np.mean(sample_truncated)),
+        "problem_ids": list(problem_ids),
         "pass_rates": pass_rate.tolist(),
         "scores": {name: [float(v) for v in per_problem[name]] for name in names},
         "correlations": correlations,

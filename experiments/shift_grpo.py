@@ -27,6 +27,7 @@ resumes at its last finished chunk and a partial run still leaves its results:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="order of the sampled chunks; auto = backward with --pass-scope pool (to meet "
                              "pivottrace_correlation.py), forward otherwise. A second process with the other "
                              "order samples on another core; the two meet halfway")
+    parser.add_argument("--pass-rates-from", type=Path, default=None,
+                        help="results.json of a pivottrace_correlation.py run with the same --model --samples "
+                             "--max-new-tokens: prompts of this pool that it sampled (same id and text) take its "
+                             "pass rates instead of being sampled again")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=8, help="G: sampled rollouts per selected prompt (T = 1.0)")
     parser.add_argument("--max-new-tokens", type=int, default=512)
@@ -115,17 +120,38 @@ def select_subsets(pool, args, budget: float) -> tuple[dict[str, np.ndarray], An
     return {name: np.asarray(indices, dtype=np.int64) for name, indices in subsets.items()}, features
 
 
-def sampled_chunks(pool_size: int, by_budget: dict[float, dict[str, np.ndarray]],
-                   args: argparse.Namespace) -> list[list[int]]:
+def sampled_chunks(pool_size: int, by_budget: dict[float, dict[str, np.ndarray]], args: argparse.Namespace,
+                   known: set[int] = frozenset()) -> list[list[int]]:
     """The prompts to sample, in cached chunks, in visiting order: the whole pool (``--pass-scope pool``)
-    or every subset's prompts once, sorted; reversed for ``--chunk-order backward`` (and ``auto`` with
-    pool scope), so two processes with opposite orders share the work."""
+    or every subset's prompts once, sorted, less those whose pass rate is ``known``; reversed for
+    ``--chunk-order backward`` (and ``auto`` with pool scope), so two processes with opposite orders
+    share the work."""
     if args.pass_scope == "pool":
-        parts = chunks(range(pool_size), args.chunk)
+        wanted = range(pool_size)
     else:
-        parts = chunks(sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix}), args.chunk)
+        wanted = sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix})
+    parts = chunks([i for i in wanted if i not in known], args.chunk)
     backward = args.chunk_order == "backward" or (args.chunk_order == "auto" and args.pass_scope == "pool")
     return parts[::-1] if backward else parts
+
+
+def borrowed_pass_rates(path: Path, pool, args: argparse.Namespace) -> dict[int, float]:
+    """Pass rates another run measured under the same model, G and token limit, by this pool's index
+    (a prompt matches on id and text), so a prompt both runs need is sampled once."""
+    try:
+        other = json.loads(path.read_text())
+        settings, ids, rates = other["settings"], other["problem_ids"], other["pass_rates"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise OprdInputError(f"--pass-rates-from {path}: not a pivottrace_correlation.py results.json with "
+                             f"problem ids ({error}); rerun that script to rewrite it") from None
+    for key in ("model", "samples", "max_new_tokens"):
+        if settings.get(key) != getattr(args, key):
+            raise OprdInputError(f"--pass-rates-from {path}: its {key} is {settings.get(key)!r}, this run's "
+                                 f"{getattr(args, key)!r}; pass rates compare only under equal settings")
+    their_rows = {str(row["id"]): row for row in make_pool(settings["tasks"], settings["n"], settings["seed"]).rows}
+    by_id = {str(i): float(rate) for i, rate in zip(ids, rates)}
+    return {index: by_id[str(row["id"])] for index, row in enumerate(pool.rows)
+            if str(row["id"]) in by_id and their_rows[str(row["id"])]["prompt"] == row["prompt"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,10 +169,19 @@ def main(argv: list[str] | None = None) -> None:
                               seed=args.seed, probe_samples=args.samples,
                               cache_dir=str(Path(args.cache_dir) / "pivottrace") if args.cache_dir else None)
     side = config.model_side(pool, progress=False)
-    parts = sampled_chunks(pool.n, by_budget, args)
-    pass_rate: dict[int, float] = {}
+    borrowed = borrowed_pass_rates(args.pass_rates_from, pool, args) if args.pass_rates_from else {}
+    parts = sampled_chunks(pool.n, by_budget, args, set(borrowed))
+    pass_rate: dict[int, float] = dict(borrowed)
+
+    def report(finished: bool) -> dict[str, Any]:
+        results = summarise(args, pool, by_budget, features, pass_rate, clock, finished=finished,
+                            borrowed=len(borrowed))
+        write_outputs(args.out, results, table(results))
+        plot(args.out / "subsets.png", results)
+        return results
+
+    results = report(finished=not parts) if borrowed else None
     done = 0
-    results = None
     for number, rows in enumerate(parts, start=1):
         try:
             with refuse_generation(args.no_new_samples):
@@ -158,9 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         for j, i in enumerate(rows):
             group = rollouts[j * args.samples : (j + 1) * args.samples]
             pass_rate[i] = float(np.mean([is_equivalent(extract_answer(r.text), pool.answers[i]) for r in group]))
-        results = summarise(args, pool, by_budget, features, pass_rate, clock, finished=done == len(parts))
-        write_outputs(args.out, results, table(results))
-        plot(args.out / "subsets.png", results)
+        results = report(finished=done == len(parts))
         clock.log(f"sampled chunk {number}/{len(parts)} ({len(pass_rate)} prompts)")
     if results is None:
         raise OprdInputError("no chunk has cached pass@G samples yet; run without --no-new-samples first")
@@ -190,7 +223,7 @@ def subset_metrics(indices: np.ndarray, pass_rate: dict[int, float], truncated: 
 
 
 def summarise(args, pool, by_budget: dict[float, dict[str, np.ndarray]], features, pass_rate: dict[int, float],
-              clock: Clock, *, finished: bool) -> dict[str, Any]:
+              clock: Clock, *, finished: bool, borrowed: int = 0) -> dict[str, Any]:
     """Per-subset metrics with intervals (on the prompts sampled so far), and the length check on q."""
     import oprd
     from oprd.selectors.methods import shift_inputs
@@ -218,6 +251,7 @@ def summarise(args, pool, by_budget: dict[float, dict[str, np.ndarray]], feature
                  "greedy_truncated_share": float(features.truncated.mean()),
                  "metrics": subset_metrics(everything, pass_rate, features.truncated, sources, names, boot)},
         "sampled_prompts": len(pass_rate),
+        "borrowed_pass_rates": borrowed,
         "budgets": budgets,
         "spearman_q_vs_length_eos": spearman_with_interval(q[ended], features.response_length[ended], **boot),
         "spearman_q_vs_pass_rate": spearman_with_interval(
@@ -237,7 +271,10 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"Model `{s['model']}`, pool of {pool['n']} ({mix}); greedy rollouts and G = {s['samples']} samples at "
         f"T = 1.0, {s['max_new_tokens']} new tokens; HF generation; pass rates of {results['sampled_prompts']} "
-        f"prompts ({s['pass_scope']} scope){'' if results['finished'] else ' (partial run)'}. "
+        f"prompts ({s['pass_scope']} scope"
+        + (f"; {results['borrowed_pass_rates']} of them from `{Path(s['pass_rates_from']).name}` of the PivotTrace "
+           f"run, same model, G and token limit" if results.get("borrowed_pass_rates") else "")
+        + f"){'' if results['finished'] else ' (partial run)'}. "
         f"Wall time {results['wall_seconds'] / 60:.1f} min.",
     ]
     header = ("| subset | 0 < pass@G < 1 [95% CI] | mean pass rate [95% CI] | truncated (greedy) [95% CI] | "

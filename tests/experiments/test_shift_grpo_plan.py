@@ -45,3 +45,36 @@ def test_pool_scope_covers_the_pool_and_defaults_to_backward():
 def test_a_budget_outside_zero_one_is_refused(budget):
     with pytest.raises(OprdInputError, match="--budget"):
         _module.parse_args(["--budget", budget])
+
+
+def pivottrace_results(path: Path, **settings) -> Path:
+    """A results.json as pivottrace_correlation.py writes it, over the first three chain_sum problems."""
+    import json
+
+    from common import make_pool
+
+    base = {"model": "m", "tasks": "chain_sum", "n": 6, "seed": 0, "samples": 4, "max_new_tokens": 128}
+    rows = make_pool("chain_sum", 6, 0).rows[:3]
+    path.write_text(json.dumps({"settings": {**base, **settings}, "problem_ids": [r["id"] for r in rows],
+                                "pass_rates": [0.25, 0.0, 1.0]}))
+    return path
+
+
+def test_pass_rates_of_the_same_prompts_are_borrowed_by_id_and_text(tmp_path):
+    from common import make_pool
+
+    pool = make_pool("basic_arithmetic,chain_sum", 8, 0)  # chain_sum rows at odd positions
+    args = _module.parse_args(["--model", "m", "--samples", "4", "--max-new-tokens", "128"])
+    borrowed = _module.borrowed_pass_rates(pivottrace_results(tmp_path / "r.json"), pool, args)
+    assert borrowed == {1: 0.25, 3: 0.0, 5: 1.0}
+    assert all(pool.rows[i]["source"] == "chain_sum" for i in borrowed)
+    assert _module.sampled_chunks(8, {0.5: {"shift": np.arange(8)}}, args, set(borrowed)) == [[0, 2, 4, 6, 7]]
+
+
+def test_pass_rates_under_other_settings_are_refused(tmp_path):
+    args = _module.parse_args(["--model", "m", "--samples", "8", "--max-new-tokens", "128"])
+    with pytest.raises(OprdInputError, match="samples is 4, this run's 8"):
+        _module.borrowed_pass_rates(pivottrace_results(tmp_path / "r.json"), None, args)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(OprdInputError, match="not a pivottrace_correlation.py results.json"):
+        _module.borrowed_pass_rates(tmp_path / "bad.json", None, args)
