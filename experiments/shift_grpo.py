@@ -79,13 +79,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--chunk", type=int, default=8, help="prompts per cached chunk (the unit of resuming)")
+    parser.add_argument("--sample-chunk", type=int, default=None,
+                        help="prompts per cached chunk of pass@G samples (default --chunk); G x this many "
+                             "sequences fill one generation batch when it equals --batch-size / --samples")
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples per interval")
     parser.add_argument("--no-new-samples", action="store_true",
                         help="use only chunks whose pass@G samples are cached (report a partial run)")
     parser.add_argument("--cache-dir", default=None, help="cache root (default $OPRD_CACHE)")
     parser.add_argument("--out", type=Path, default=Path("experiments/results/shift_grpo"))
     args = parser.parse_args(argv)
-    for name in ("n", "samples", "max_new_tokens", "batch_size", "chunk", "bootstrap"):
+    if args.sample_chunk is None:
+        args.sample_chunk = args.chunk
+    for name in ("n", "samples", "max_new_tokens", "batch_size", "chunk", "sample_chunk", "bootstrap"):
         positive_int(name, getattr(args, name))
     try:
         args.budgets = [float(b) for b in str(args.budget).split(",") if b.strip()]
@@ -130,7 +135,7 @@ def sampled_chunks(pool_size: int, by_budget: dict[float, dict[str, np.ndarray]]
         wanted = range(pool_size)
     else:
         wanted = sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix})
-    parts = chunks([i for i in wanted if i not in known], args.chunk)
+    parts = chunks([i for i in wanted if i not in known], args.sample_chunk)
     backward = args.chunk_order == "backward" or (args.chunk_order == "auto" and args.pass_scope == "pool")
     return parts[::-1] if backward else parts
 

@@ -30,6 +30,12 @@ def test_selected_scope_samples_each_selected_prompt_once_in_order():
     assert plan() == [[0, 2], [5, 7], [9, 11]]
 
 
+def test_sample_chunks_may_differ_from_the_feature_chunks():
+    assert plan("--sample-chunk", "4") == [[0, 2, 5, 7], [9, 11]]
+    with pytest.raises(OprdInputError, match="--sample-chunk must be an int >= 1"):
+        plan("--sample-chunk", "0")
+
+
 def test_backward_order_visits_the_same_chunks_last_to_first():
     forward, backward = plan("--chunk-order", "forward"), plan("--chunk-order", "backward")
     assert backward == forward[::-1]
