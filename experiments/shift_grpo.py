@@ -125,16 +125,19 @@ def select_subsets(pool, args, budget: float) -> tuple[dict[str, np.ndarray], An
     return {name: np.asarray(indices, dtype=np.int64) for name, indices in subsets.items()}, features
 
 
-def sampled_chunks(pool_size: int, by_budget: dict[float, dict[str, np.ndarray]], args: argparse.Namespace,
-                   known: set[int] = frozenset()) -> list[list[int]]:
-    """The prompts to sample, in cached chunks, in visiting order: the whole pool (``--pass-scope pool``)
-    or every subset's prompts once, sorted, less those whose pass rate is ``known``; reversed for
-    ``--chunk-order backward`` (and ``auto`` with pool scope), so two processes with opposite orders
-    share the work."""
+def wanted_prompts(pool_size: int, by_budget: dict[float, dict[str, np.ndarray]],
+                   args: argparse.Namespace) -> list[int]:
+    """The prompts that need a pass rate: the whole pool (``--pass-scope pool``) or every subset's prompts
+    once, sorted."""
     if args.pass_scope == "pool":
-        wanted = range(pool_size)
-    else:
-        wanted = sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix})
+        return list(range(pool_size))
+    return sorted({int(i) for s in by_budget.values() for ix in s.values() for i in ix})
+
+
+def sampled_chunks(wanted: list[int], args: argparse.Namespace, known: set[int] = frozenset()) -> list[list[int]]:
+    """The ``wanted`` prompts whose pass rate is not ``known``, in cached chunks, in visiting order;
+    reversed for ``--chunk-order backward`` (and ``auto`` with pool scope), so two processes with opposite
+    orders share the work."""
     parts = chunks([i for i in wanted if i not in known], args.sample_chunk)
     backward = args.chunk_order == "backward" or (args.chunk_order == "auto" and args.pass_scope == "pool")
     return parts[::-1] if backward else parts
@@ -174,12 +177,16 @@ def main(argv: list[str] | None = None) -> None:
                               seed=args.seed, probe_samples=args.samples,
                               cache_dir=str(Path(args.cache_dir) / "pivottrace") if args.cache_dir else None)
     side = config.model_side(pool, progress=False)
-    borrowed = borrowed_pass_rates(args.pass_rates_from, pool, args) if args.pass_rates_from else {}
-    parts = sampled_chunks(pool.n, by_budget, args, set(borrowed))
+    wanted = wanted_prompts(pool.n, by_budget, args)
+    found = borrowed_pass_rates(args.pass_rates_from, pool, args) if args.pass_rates_from else {}
+    borrowed = {i: found[i] for i in wanted if i in found}
+    parts = sampled_chunks(wanted, args, set(borrowed))
     pass_rate: dict[int, float] = dict(borrowed)
+    greedy_correct = np.array([is_equivalent(extract_answer(text), answer)
+                               for text, answer in zip(features.texts, pool.answers)], dtype=bool)
 
     def report(finished: bool) -> dict[str, Any]:
-        results = summarise(args, pool, by_budget, features, pass_rate, clock, finished=finished,
+        results = summarise(args, pool, by_budget, features, greedy_correct, pass_rate, clock, finished=finished,
                             borrowed=len(borrowed))
         write_outputs(args.out, results, table(results))
         plot(args.out / "subsets.png", results)
@@ -205,10 +212,10 @@ def main(argv: list[str] | None = None) -> None:
     print(table(results))
 
 
-def subset_metrics(indices: np.ndarray, pass_rate: dict[int, float], truncated: np.ndarray, sources: list[str],
-                   names: list[str], boot: dict[str, int]) -> dict[str, Any]:
-    """Share of 0 < pass@G < 1, mean pass rate (over the subset's sampled prompts), greedy truncated
-    share and source mix (over the whole subset), each with a bootstrap 95% interval."""
+def subset_metrics(indices: np.ndarray, pass_rate: dict[int, float], truncated: np.ndarray, correct: np.ndarray,
+                   sources: list[str], names: list[str], boot: dict[str, int]) -> dict[str, Any]:
+    """Share of 0 < pass@G < 1, mean pass rate (over the subset's sampled prompts), greedy correct and
+    truncated shares and source mix (over the whole subset), each with a bootstrap 95% interval."""
     done = np.array([i for i in indices if i in pass_rate], dtype=np.int64)
     rates = np.array([pass_rate[i] for i in done])
     source_of = np.array([sources[i] for i in indices])
@@ -218,6 +225,7 @@ def subset_metrics(indices: np.ndarray, pass_rate: dict[int, float], truncated: 
         "mixed_share": mean_with_interval(((rates > 0) & (rates < 1)).astype(float), **boot),
         "mean_pass_rate": mean_with_interval(rates, **boot),
         "truncated_share": mean_with_interval(truncated[indices].astype(float), **boot),
+        "greedy_correct": mean_with_interval(correct[indices].astype(float), **boot),
         "source_mix": {
             source: {"value": float(np.mean(source_of == source)),
                      **dict(zip(("lo", "hi"), bootstrap_interval(source_of == source, np.mean, **boot)))}
@@ -227,8 +235,8 @@ def subset_metrics(indices: np.ndarray, pass_rate: dict[int, float], truncated: 
     }
 
 
-def summarise(args, pool, by_budget: dict[float, dict[str, np.ndarray]], features, pass_rate: dict[int, float],
-              clock: Clock, *, finished: bool, borrowed: int = 0) -> dict[str, Any]:
+def summarise(args, pool, by_budget: dict[float, dict[str, np.ndarray]], features, greedy_correct: np.ndarray,
+              pass_rate: dict[int, float], clock: Clock, *, finished: bool, borrowed: int = 0) -> dict[str, Any]:
     """Per-subset metrics with intervals (on the prompts sampled so far), and the length check on q."""
     import oprd
     from oprd.selectors.methods import shift_inputs
@@ -240,7 +248,8 @@ def summarise(args, pool, by_budget: dict[float, dict[str, np.ndarray]], feature
     for budget, subsets in by_budget.items():
         groups = dict(subsets)
         groups["random (3 seeds pooled)"] = np.concatenate([subsets[f"random (seed {s})"] for s in RANDOM_SEEDS])
-        budgets[f"{budget:g}"] = {name: subset_metrics(indices, pass_rate, features.truncated, sources, names, boot)
+        budgets[f"{budget:g}"] = {name: subset_metrics(indices, pass_rate, features.truncated, greedy_correct, sources,
+                                                         names, boot)
                                   for name, indices in groups.items()}
     start, end = shift_inputs(features.states)
     q = oprd.shift_features(start, end)[1]
@@ -254,7 +263,8 @@ def summarise(args, pool, by_budget: dict[float, dict[str, np.ndarray]], feature
         "generation_backend": "hf",
         "pool": {"n": pool.n, "sources": {s: int(sources.count(s)) for s in names},
                  "greedy_truncated_share": float(features.truncated.mean()),
-                 "metrics": subset_metrics(everything, pass_rate, features.truncated, sources, names, boot)},
+                 "metrics": subset_metrics(everything, pass_rate, features.truncated, greedy_correct, sources,
+                                            names, boot)},
         "sampled_prompts": len(pass_rate),
         "borrowed_pass_rates": borrowed,
         "budgets": budgets,
@@ -282,19 +292,21 @@ def table(results: dict[str, Any]) -> str:
         + f"){'' if results['finished'] else ' (partial run)'}. "
         f"Wall time {results['wall_seconds'] / 60:.1f} min.",
     ]
-    header = ("| subset | 0 < pass@G < 1 [95% CI] | mean pass rate [95% CI] | truncated (greedy) [95% CI] | "
-              + " | ".join(f"{name} share" for name in sources) + " |")
-    rule = "|---|---|---|---|" + "---|" * len(sources)
+    header = ("| subset (n with pass@G) | 0 < pass@G < 1 [95% CI] | mean pass rate [95% CI] | "
+              "greedy correct [95% CI] | "
+              "truncated (greedy) [95% CI] | " + " | ".join(f"{name} share" for name in sources) + " |")
+    rule = "|---|---|---|---|---|" + "---|" * len(sources)
 
     def row(name: str, entry: dict[str, Any]) -> str:
         cells = [fmt_interval(entry["mixed_share"]), fmt_interval(entry["mean_pass_rate"]),
-                 fmt_interval(entry["truncated_share"])]
+                 fmt_interval(entry["greedy_correct"]), fmt_interval(entry["truncated_share"])]
         cells += [fmt_interval(entry["source_mix"][source]) for source in sources]
         return f"| {name} (n={entry['sampled']}) | " + " | ".join(cells) + " |"
 
     for budget, subsets in results["budgets"].items():
         size = next(iter(subsets.values()))["size"]
-        lines += ["", f"Budget {budget} ({size} prompts per subset):", "", header, rule, row("whole pool", pool["metrics"])]
+        lines += ["", f"Budget {budget} ({size} prompts per subset; the greedy and source columns cover all of "
+                  "them):", "", header, rule, row("whole pool", pool["metrics"])]
         lines += [row(name, entry) for name, entry in subsets.items()]
     rho = results["spearman_q_vs_length_eos"]
     rho_pass = results["spearman_q_vs_pass_rate"]

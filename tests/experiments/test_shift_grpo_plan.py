@@ -23,7 +23,7 @@ SUBSETS = {0.1: {"shift": np.array([9, 2, 5]), "random (seed 0)": np.array([5, 7
 
 def plan(*flags: str) -> list[list[int]]:
     args = _module.parse_args(["--chunk", "2", *flags])
-    return _module.sampled_chunks(12, SUBSETS, args)
+    return _module.sampled_chunks(_module.wanted_prompts(12, SUBSETS, args), args)
 
 
 def test_selected_scope_samples_each_selected_prompt_once_in_order():
@@ -74,7 +74,7 @@ def test_pass_rates_of_the_same_prompts_are_borrowed_by_id_and_text(tmp_path):
     borrowed = _module.borrowed_pass_rates(pivottrace_results(tmp_path / "r.json"), pool, args)
     assert borrowed == {1: 0.25, 3: 0.0, 5: 1.0}
     assert all(pool.rows[i]["source"] == "chain_sum" for i in borrowed)
-    assert _module.sampled_chunks(8, {0.5: {"shift": np.arange(8)}}, args, set(borrowed)) == [[0, 2, 4, 6, 7]]
+    assert _module.sampled_chunks(list(range(8)), args, set(borrowed)) == [[0, 2, 4, 6, 7]]
 
 
 def test_pass_rates_under_other_settings_are_refused(tmp_path):
@@ -84,3 +84,41 @@ def test_pass_rates_under_other_settings_are_refused(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(OprdInputError, match="not a pivottrace_correlation.py results.json"):
         _module.borrowed_pass_rates(tmp_path / "bad.json", None, args)
+
+
+def test_both_scripts_run_end_to_end_and_share_pass_rates(tmp_path):
+    """pivottrace_correlation.py on chain_sum, then shift_grpo.py on a mixed pool borrowing its pass rates:
+    every selected prompt ends with a pass rate, the borrowed ones are exactly the chain_sum prompts the
+    PivotTrace run sampled, and a rerun with --no-new-samples reads the same numbers from the cache."""
+    import json
+
+    script = _SCRIPT.with_name("pivottrace_correlation.py")
+    spec = importlib.util.spec_from_file_location("pivottrace_correlation", script)
+    pivottrace = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = pivottrace
+    spec.loader.exec_module(pivottrace)
+    shared = ["--model", "tiny-random-llama", "--seed", "0", "--samples", "2", "--max-new-tokens", "4",
+              "--batch-size", "8", "--bootstrap", "50"]
+    pivottrace.main([*shared, "--tasks", "chain_sum", "--n", "4", "--k", "1", "--chunk", "4",
+                     "--out", str(tmp_path / "pt")])
+    pt = json.loads((tmp_path / "pt" / "results.json").read_text())
+    assert pt["problem_ids"] == [f"chain_sum-0-{i}" for i in range(4)]
+
+    flags = [*shared, "--tasks", "basic_arithmetic,chain_sum", "--n", "16", "--budget", "0.25", "--chunk", "16",
+             "--sample-chunk", "4", "--pass-rates-from", str(tmp_path / "pt" / "results.json")]
+    _module.main([*flags, "--out", str(tmp_path / "shift")])
+    first = json.loads((tmp_path / "shift" / "results.json").read_text())
+    assert first["finished"]
+    subsets = first["budgets"]["0.25"]
+    assert all(entry["size"] == 4 and entry["sampled"] == 4 for name, entry in subsets.items() if "pooled" not in name)
+    selected = {i for entry in subsets.values() for i in entry["indices"]}
+    assert set(map(int, first["pass_rates"])) == selected
+    borrowable = {i for i in selected if i % 2 == 1 and i // 2 < 4}  # chain_sum rows sit at odd positions
+    assert borrowable and first["borrowed_pass_rates"] == len(borrowable)
+    for i in borrowable:
+        assert first["pass_rates"][str(i)] == pt["pass_rates"][i // 2]
+    assert "greedy correct" in (tmp_path / "shift" / "table.md").read_text()
+
+    _module.main([*flags, "--no-new-samples", "--out", str(tmp_path / "again")])
+    again = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert again["pass_rates"] == first["pass_rates"] and again["finished"]
