@@ -103,6 +103,9 @@ def test_both_scripts_run_end_to_end_and_share_pass_rates(tmp_path):
                      "--out", str(tmp_path / "pt")])
     pt = json.loads((tmp_path / "pt" / "results.json").read_text())
     assert pt["problem_ids"] == [f"chain_sum-0-{i}" for i in range(4)]
+    # distinctive rates (the random model's own are all 0), so a borrowed value cannot pass for a sampled one
+    pt["pass_rates"] = [0.25, 0.5, 0.75, 1.0]
+    (tmp_path / "pt" / "results.json").write_text(json.dumps(pt))
 
     flags = [*shared, "--tasks", "basic_arithmetic,chain_sum", "--n", "16", "--budget", "0.25", "--chunk", "16",
              "--sample-chunk", "4", "--pass-rates-from", str(tmp_path / "pt" / "results.json")]
